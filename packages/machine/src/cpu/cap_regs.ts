@@ -6,10 +6,12 @@
  * One register = 16 Int32 words (a 64-byte line):
  *   REG_TAG                tag bit (0/1)
  *   REG_W0..REG_W3         the capability's 16 bytes in memory form (pesbt ^ mask lo, hi, cursor lo, hi)
- *   REG_DECODED            1 when the cached fields below match W0..W3 (0 after any rewrite)
+ *   REG_VERSION            bumped by every write of W0..W3/TAG (loads, the kernel, the revoker)
+ *   REG_DECODED_VERSION    the REG_VERSION that the cached fields below were decoded from
  *   REG_PERMS, REG_OTYPE   cached GCPERM and otype
  *   f64 REG_F64_BASE/TOP   cached bounds as doubles (exact below 2^53; user VAs are below 2^48)
- * Writers of W0..W3 (loads, the revoker) clear REG_DECODED; the owner re-decodes on use.
+ * The cache is valid iff REG_DECODED_VERSION === REG_VERSION; the owner re-decodes on use.
+ * Hart's access windows are keyed by REG_VERSION too, so a rewrite kills them at once.
  *
  * The file holds NREGS_GPR general registers, then PCC and DDC, as CHERI-RISC-V does.
  */
@@ -28,11 +30,12 @@ export const REG_W0 = 1;
 export const REG_W1 = 2;
 export const REG_W2 = 3;
 export const REG_W3 = 4;
-export const REG_DECODED = 5;
+export const REG_VERSION = 5;
 export const REG_PERMS = 6;
 export const REG_OTYPE = 7;
 export const REG_F64_BASE = 4; /* index into the Float64Array view, relative to reg * 8 */
 export const REG_F64_TOP = 5;
+export const REG_DECODED_VERSION = 12;
 
 export const NREGS_GPR = 32;
 export const DEFAULT_NREGS = NREGS_GPR + 2;
@@ -48,6 +51,8 @@ export class CapRegFile {
 
   constructor(shared: SharedArrayBuffer) {
     this.i32 = new Int32Array(shared);
+    if (this.i32.length % REG_WORDS !== 0)
+      throw new RangeError('register file buffer has a partial register');
     this.u32 = new Uint32Array(shared);
     this.f64 = new Float64Array(shared);
     this.nregs = this.i32.length / REG_WORDS;
@@ -59,7 +64,9 @@ export class CapRegFile {
   static create(ngpr: number = NREGS_GPR): CapRegFile {
     if (!Number.isInteger(ngpr) || ngpr < 1 || ngpr > 1 << 16)
       throw new RangeError(`register count ${ngpr} out of range`);
-    return new CapRegFile(new SharedArrayBuffer((ngpr + 2) * REG_WORDS * 4));
+    const file = new CapRegFile(new SharedArrayBuffer((ngpr + 2) * REG_WORDS * 4));
+    for (let i = 0; i < file.nregs; i++) file.i32[i * REG_WORDS + REG_DECODED_VERSION] = -1;
+    return file;
   }
 
   get shared(): SharedArrayBuffer {
@@ -100,7 +107,7 @@ export class CapRegFile {
     w[r + REG_W2] = w2;
     w[r + REG_W3] = w3;
     w[r + REG_TAG] = tag;
-    w[r + REG_DECODED] = 0;
+    w[r + REG_VERSION]++;
   }
 
   copy(dst: number, src: number): void {
@@ -113,6 +120,12 @@ export class CapRegFile {
     this.setWords(i, 0, 0, 0, 0, 0);
   }
 
+  /** Do the cached perms/otype/bounds of register i match its current value? */
+  decoded(i: number): boolean {
+    const r = i * REG_WORDS;
+    return this.i32[r + REG_DECODED_VERSION] === this.i32[r + REG_VERSION];
+  }
+
   /** Fill the cached perms/otype/bounds of register i from its memory words. */
   decode(i: number): void {
     const r = i * REG_WORDS;
@@ -122,7 +135,7 @@ export class CapRegFile {
     this.i32[r + REG_OTYPE] = out[CC128_FAST_OTYPE];
     this.f64[i * 8 + REG_F64_BASE] = out[CC128_FAST_BASE];
     this.f64[i * 8 + REG_F64_TOP] = out[CC128_FAST_TOP];
-    this.i32[r + REG_DECODED] = 1;
+    this.i32[r + REG_DECODED_VERSION] = this.i32[r + REG_VERSION];
   }
 
   /** The cursor (address) of register i as a number (exact below 2^53). */
