@@ -1,2 +1,4 @@
 #!/usr/bin/env node
-console.log('cherisim');
+import { runCli } from './program.js';
+
+process.exitCode = await runCli(process.argv.slice(2));
