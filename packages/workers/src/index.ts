@@ -1,1 +1,8 @@
-export const WORKERS = 'workers';
+/* @cherisim/workers: simulated threads in worker_threads, the syscall mailbox, stop-the-world. */
+
+export * from './bench/workers_bench.js';
+export * from './host/syscall_server.js';
+export * from './host/thread_single.js';
+export * from './protocol/mailbox.js';
+export * from './protocol/thread_ctl.js';
+export * from './thread/thread_side.js';
