@@ -1,0 +1,17 @@
+/* sys/sys/socket.h (FreeBSD values). */
+export const AF_UNIX = 1;
+export const AF_LOCAL = AF_UNIX;
+export const AF_INET = 2;
+export const SOCK_STREAM = 1;
+export const SOCK_DGRAM = 2;
+export const SOCK_SEQPACKET = 5;
+export const SOCK_CLOEXEC = 0x10000000;
+export const SOCK_NONBLOCK = 0x20000000;
+export const SOL_SOCKET = 0xffff;
+export const SCM_RIGHTS = 0x01;
+export const MSG_TRUNC = 0x00000010;
+export const MSG_CTRUNC = 0x00000020;
+export const MSG_DONTWAIT = 0x00000080;
+export const MSG_NOSIGNAL = 0x00020000;
+export const PIPE_BUF = 512;
+export const PIPE_SIZE = 16384;
