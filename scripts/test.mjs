@@ -16,7 +16,8 @@ ava.stdout.on('data', (chunk) => {
 ava.on('close', (code) => {
   const count = (re) => Number(re.exec(tail)?.[1] ?? 0);
   const passed = count(/(\d+) tests? passed/);
-  const failed = count(/(\d+) tests? failed/) + count(/(\d+) uncaught exceptions?/) + count(/(\d+) unhandled rejections?/);
+  const failed =
+    count(/(\d+) tests? failed/) + count(/(\d+) uncaught exceptions?/) + count(/(\d+) unhandled rejections?/);
   console.log(`${passed} passed, ${code === 0 ? failed : Math.max(failed, 1)} failed`);
   process.exit(code ?? 1);
 });

@@ -2,7 +2,10 @@
 
 export * from './bench/workers_bench.js';
 export * from './host/syscall_server.js';
+export * from './host/system.js';
 export * from './host/thread_single.js';
 export * from './protocol/mailbox.js';
+export * from './protocol/sysno.js';
 export * from './protocol/thread_ctl.js';
+export * from './thread/guest_constants.js';
 export * from './thread/thread_side.js';

@@ -1,0 +1,395 @@
+/*
+ * A simulated system: one machine (physical memory), one coordinator kernel on this thread,
+ * and one worker per simulated thread.  The kernel never blocks its event loop: each thread
+ * has an async syscall loop (host/syscall_server.ts); calls that would block (waitpid, an
+ * empty pipe) are parked and retried whenever kernel state changes.
+ *
+ * Crash isolation: a fatal signal, an uncaught guest exception (SIGABRT, with its reason) or
+ * the watchdog (SIGKILL when a running thread makes no progress) ends only that process:
+ * its workers are stopped and the kernel's exit1 releases its frames, descriptors and shm
+ * ownership; every other process goes on.
+ */
+import { Worker } from 'node:worker_threads';
+import {
+  bindMachine,
+  type CheriPolicy,
+  createKernel,
+  ERESTART,
+  ESRCH,
+  exit1,
+  type Kernel,
+  type Proc,
+  SI_KERNEL,
+  SIGABRT,
+  SIGKILL,
+  type Siginfo,
+  siginfo,
+  syscall,
+  trapAlignmentFault,
+  trapCapabilityFault,
+  trapPageFault,
+  W_EXITCODE,
+} from '@cherisim/kernel';
+import { CapRegFile, capAlmighty, PhysMem, type PhysMemShared } from '@cherisim/machine';
+import { type Logger, pino } from 'pino';
+import { type CompiledGuest, compileGuest } from '../guest/compile.js';
+import type { PlainData } from '../guest/plain_data.js';
+import { Mailbox, type MailValue, type SyscallReply } from '../protocol/mailbox.js';
+import {
+  KERNEL_SYSCALLS,
+  PAGE_FAULT_ACCESS,
+  PAGE_FAULT_CAUSE,
+  SYS_ABORT,
+  SYS_FORK,
+  SYS_TRAP_ALIGN,
+  SYS_TRAP_CAP,
+  SYS_TRAP_PAGE,
+  TRAP_ACTIONS,
+} from '../protocol/sysno.js';
+import { TH_KILL, TH_OPS, ThreadCtl, TS_EXITED, TS_RUNNING } from '../protocol/thread_ctl.js';
+import type { ThreadStart } from '../thread/thread_main.js';
+import { DEFAULT_SAFEPOINT_INTERVAL } from '../thread/thread_side.js';
+import { serveThreadSyscalls } from './syscall_server.js';
+
+export interface SystemOptions {
+  readonly policy?: Partial<CheriPolicy>;
+  readonly physBytes?: number /* default 64 MiB: experiments boot many systems */;
+  readonly watchdogMs?: number /* a running thread with no safepoint for this long is killed */;
+  readonly safepointInterval?: number;
+  readonly registers?: number /* general capability registers per thread (guest handles) */;
+  readonly logger?: Logger;
+}
+
+export interface GuestProgramSource {
+  readonly filename: string;
+  readonly source: string;
+}
+
+/** How one process ended, as waitpid would tell its parent. */
+export interface ProcessOutcome {
+  pid: number;
+  ppid: number;
+  entry: string;
+  exited: boolean;
+  exitStatus: number | null;
+  termsig: number | null;
+  siginfo: Siginfo | null;
+  reason: string | null /* SIGABRT from an uncaught exception, or the watchdog: why */;
+}
+
+interface ThreadRt {
+  readonly proc: Proc;
+  readonly tid: number;
+  readonly ctl: ThreadCtl;
+  readonly mailbox: Mailbox;
+  readonly regs: CapRegFile;
+  readonly worker: Worker;
+  readonly entry: string;
+  lastOps: number;
+  lastProgress: number;
+}
+
+const threadMainUrl = new URL('../thread/thread_main.js', import.meta.url);
+const SIG_NAMES: Record<number, string> = {
+  6: 'SIGABRT',
+  9: 'SIGKILL',
+  10: 'SIGBUS',
+  11: 'SIGSEGV',
+  34: 'SIGPROT',
+};
+
+export function signalName(sig: number): string {
+  return SIG_NAMES[sig] ?? `signal ${sig}`;
+}
+
+export class System {
+  readonly phys: PhysMem;
+  readonly kernel: Kernel;
+  readonly log: Logger;
+  readonly #opts: SystemOptions;
+  readonly #threads = new Map<number, ThreadRt[]>();
+  readonly #outcomes = new Map<number, ProcessOutcome>();
+  readonly #reasons = new Map<number, string>();
+  readonly #entries = new Map<number, string>(); /* pid → the entry its first thread runs */
+  readonly #parked: (() => boolean)[] = [];
+  #program: CompiledGuest | null = null;
+  #nextTid = 1;
+  #watchdog: NodeJS.Timeout | null = null;
+  #idle: (() => void) | null = null;
+  #waking = false;
+  #wakeAgain = false;
+
+  constructor(opts: SystemOptions = {}) {
+    this.#opts = opts;
+    this.log = (opts.logger ?? pino({ level: 'silent' })).child({ subsys: 'system' });
+    this.phys = new PhysMem({ bytes: opts.physBytes ?? 64 * 1024 * 1024 });
+    this.kernel = createKernel({ machine: bindMachine(this.phys), policy: opts.policy, logger: opts.logger });
+  }
+
+  /**
+   * Run `entry` of the program as a new process and wait until it and every process it
+   * created have ended.  Resolves to their outcomes, in pid order.
+   */
+  async run(program: GuestProgramSource, entry = 'main', args: PlainData[] = []): Promise<ProcessOutcome[]> {
+    /* compiled once here (a syntax error throws a one-line GuestError before anything runs) */
+    this.#program = compileGuest(program.filename, program.source);
+    const p = this.kernel.spawn(entry);
+    const regs = CapRegFile.create(this.#opts.registers ?? 256);
+    regs.set(regs.ddcIdx, capAlmighty());
+    const done = new Promise<void>((resolve) => {
+      this.#idle = resolve;
+    });
+    this.#startThread(p, entry, args, regs, []);
+    this.#startWatchdog();
+    await done;
+    this.#stopWatchdog();
+    return [...this.#outcomes.values()].sort((a, b) => a.pid - b.pid);
+  }
+
+  /** Threads and their states, for inspection (the control plane). */
+  threads(): { pid: number; tid: number; entry: string; state: string }[] {
+    const names = ['new', 'running', 'syscall', 'parked', 'exited'];
+    return [...this.#threads.values()].flat().map((t) => ({
+      pid: t.proc.pid,
+      tid: t.tid,
+      entry: t.entry,
+      state: names[t.ctl.state] ?? '?',
+    }));
+  }
+
+  /** Stop everything still running (tests' teardown; a run normally ends by itself). */
+  async shutdown(): Promise<void> {
+    this.#stopWatchdog();
+    await Promise.all([...this.#threads.values()].flat().map((t) => t.worker.terminate()));
+    this.#threads.clear();
+  }
+
+  #startThread(p: Proc, entry: string, args: PlainData[], regs: CapRegFile, inherited: number[]): void {
+    const program = this.#program!;
+    if (!this.#entries.has(p.pid)) this.#entries.set(p.pid, entry);
+    const ctl = ThreadCtl.create();
+    const mailbox = Mailbox.create();
+    const start: ThreadStart = {
+      phys: this.phys.shared() as PhysMemShared,
+      mmu: (p.vmspace!.pmap.mmu as unknown as { shared: SharedArrayBuffer }).shared,
+      regs: regs.shared,
+      ctl: ctl.shared,
+      mailbox: mailbox.shared,
+      program,
+      entry,
+      args,
+      inheritedHandles: inherited,
+      safepointInterval: this.#opts.safepointInterval ?? DEFAULT_SAFEPOINT_INTERVAL,
+    };
+    const worker = new Worker(threadMainUrl, { workerData: start });
+    const t: ThreadRt = {
+      proc: p,
+      tid: this.#nextTid++,
+      ctl,
+      mailbox,
+      regs,
+      worker,
+      entry,
+      lastOps: 0,
+      lastProgress: performance.now(),
+    };
+    const list = this.#threads.get(p.pid) ?? [];
+    list.push(t);
+    this.#threads.set(p.pid, list);
+    worker.on('error', (err) => {
+      /* a crash of the worker itself (not of guest code): end the process, keep the system */
+      this.#kill(p, SIGKILL, `thread runtime crashed: ${err.message}`);
+    });
+    worker.on('exit', () => this.#threadGone(t));
+    void serveThreadSyscalls(
+      ctl,
+      mailbox,
+      (no, a) => this.#dispatch(t, no, a),
+      (err) => {
+        this.log.error({ err, pid: p.pid }, 'kernel error in a system call');
+        this.#kill(p, SIGKILL, `kernel error: ${err instanceof Error ? err.message : String(err)}`);
+        return { errno: ESRCH, value: TRAP_ACTIONS.indexOf('killed') };
+      },
+    );
+  }
+
+  #dispatch(t: ThreadRt, no: number, args: MailValue[]): SyscallReply | Promise<SyscallReply> {
+    const k = this.kernel;
+    const p = t.proc;
+    const td = p.td;
+    const trapReply = (action: string): SyscallReply => {
+      if (p.state !== 'run') {
+        this.#processEnded(p);
+        this.#wakeParked();
+      }
+      return { errno: 0, value: TRAP_ACTIONS.indexOf(action as (typeof TRAP_ACTIONS)[number]) };
+    };
+    switch (no) {
+      case SYS_TRAP_PAGE: {
+        const [vaddr, access, cause, ...words] = args as number[];
+        const fault = {
+          name: 'PageFault',
+          vaddr,
+          access: PAGE_FAULT_ACCESS[access],
+          cause: PAGE_FAULT_CAUSE[cause],
+        };
+        const bytes = words.length === 4 ? new Uint8Array(new Uint32Array(words).buffer) : undefined;
+        return trapReply(trapPageFault(k, td, fault, bytes));
+      }
+      case SYS_TRAP_CAP:
+        return trapReply(trapCapabilityFault(k, td, String(args[0]), Number(args[1])));
+      case SYS_TRAP_ALIGN:
+        return trapReply(trapAlignmentFault(k, td, Number(args[0])));
+      case SYS_ABORT:
+        this.#kill(p, SIGABRT, `uncaught exception: ${String(args[0])}`);
+        return { errno: 0, value: 0 };
+      case SYS_FORK:
+        return this.#fork(t, String(args[0]), (args[1] ?? null) as PlainData, args[2] as number[]);
+    }
+    const name = KERNEL_SYSCALLS[no];
+    if (name === undefined) return { errno: 78 /* ENOSYS */, value: undefined };
+    return this.#kernelCall(t, name, args);
+  }
+
+  /* A kernel system call; ERESTART (would block) parks it until kernel state changes. */
+  #kernelCall(t: ThreadRt, name: string, args: MailValue[]): SyscallReply | Promise<SyscallReply> {
+    const attempt = (): SyscallReply | null => {
+      const p = t.proc;
+      const errno = syscall(this.kernel, p.pid, name, args);
+      if (errno === ERESTART) return null;
+      let value: unknown = p.td.retobj ?? p.td.retval;
+      if (name === 'shmat' && errno === 0)
+        value = { va: p.td.retval, size: p.sysvAttach.get(p.td.retval)?.size ?? 0 };
+      if (p.state !== 'run') this.#processEnded(p);
+      this.#wakeParked();
+      return { errno, value };
+    };
+    const first = attempt();
+    if (first !== null) return first;
+    return new Promise<SyscallReply>((resolve) => {
+      this.#parked.push(() => {
+        if (t.proc.state !== 'run') {
+          resolve({ errno: ESRCH, value: undefined });
+          return true;
+        }
+        const r = attempt();
+        if (r === null) return false;
+        resolve(r);
+        return true;
+      });
+    });
+  }
+
+  /* Retry parked calls; a retry that completes changes state, so go round until none does. */
+  #wakeParked(): void {
+    if (this.#waking) {
+      this.#wakeAgain = true;
+      return;
+    }
+    this.#waking = true;
+    try {
+      do {
+        this.#wakeAgain = false;
+        for (let i = 0; i < this.#parked.length; ) {
+          const retry = this.#parked[i];
+          if (retry()) {
+            this.#parked.splice(i, 1);
+            this.#wakeAgain = true;
+          } else i++;
+        }
+      } while (this.#wakeAgain);
+    } finally {
+      this.#waking = false;
+    }
+  }
+
+  #fork(t: ThreadRt, entry: string, arg: PlainData, handles: number[]): SyscallReply {
+    const k = this.kernel;
+    const parent = t.proc;
+    const errno = syscall(k, parent.pid, 'fork', []);
+    if (errno !== 0) return { errno, value: undefined };
+    const child = k.procs.get(parent.td.retval)!;
+    /* the child's register file is a copy of the forking thread's (blocked in this call) */
+    const regs = new CapRegFile(new SharedArrayBuffer(t.regs.shared.byteLength));
+    regs.u32.set(t.regs.u32);
+    this.#startThread(child, entry, [arg], regs, Array.isArray(handles) ? handles : []);
+    return { errno: 0, value: child.pid };
+  }
+
+  /* End a process from outside the kernel's own paths (abort, watchdog, runtime crash). */
+  #kill(p: Proc, sig: number, reason: string): void {
+    if (p.state !== 'run') return;
+    this.#reasons.set(p.pid, reason);
+    exit1(this.kernel, p, W_EXITCODE(0, sig), siginfo(sig, SI_KERNEL, {}));
+    this.#processEnded(p);
+    this.#wakeParked();
+  }
+
+  /* The kernel has made p a zombie: record how it ended and stop its threads. */
+  #processEnded(p: Proc): void {
+    if (this.#outcomes.has(p.pid)) return;
+    const sig = p.xstat & 0x7f;
+    this.#outcomes.set(p.pid, {
+      pid: p.pid,
+      ppid: p.parent?.pid ?? 0,
+      entry: this.#entries.get(p.pid) ?? p.name,
+      exited: sig === 0,
+      exitStatus: sig === 0 ? (p.xstat >> 8) & 0xff : null,
+      termsig: sig === 0 ? null : sig,
+      siginfo: p.xsiginfo,
+      reason: this.#reasons.get(p.pid) ?? null,
+    });
+    this.log.debug({ pid: p.pid, xstat: p.xstat }, 'process ended');
+    for (const t of this.#threads.get(p.pid) ?? []) {
+      Atomics.store(t.ctl.words, TH_KILL, 1);
+      /* a thread blocked in Atomics.wait outside a syscall (none today) or looping without
+         safepoints is terminated outright after a grace period */
+      setTimeout(() => {
+        if (t.ctl.state !== TS_EXITED) void t.worker.terminate();
+      }, 200).unref();
+    }
+    if (p.parent === this.kernel.init) this.kernel.reap(p);
+  }
+
+  #threadGone(t: ThreadRt): void {
+    const list = this.#threads.get(t.proc.pid) ?? [];
+    const i = list.indexOf(t);
+    if (i >= 0) list.splice(i, 1);
+    if (list.length === 0) {
+      this.#threads.delete(t.proc.pid);
+      /* the last thread ended without exit (killed worker): the process ends too */
+      if (t.proc.state === 'run') this.#kill(t.proc, SIGKILL, 'all threads ended');
+    }
+    if (this.#threads.size === 0 && this.#idle) {
+      const idle = this.#idle;
+      this.#idle = null;
+      idle();
+    }
+  }
+
+  #startWatchdog(): void {
+    const limit = this.#opts.watchdogMs ?? 10_000;
+    this.#watchdog = setInterval(
+      () => {
+        const now = performance.now();
+        for (const t of [...this.#threads.values()].flat()) {
+          const ops = Atomics.load(t.ctl.words, TH_OPS);
+          if (ops !== t.lastOps || t.ctl.state !== TS_RUNNING) {
+            t.lastOps = ops;
+            t.lastProgress = now;
+          } else if (now - t.lastProgress > limit) {
+            void t.worker.terminate();
+            this.#kill(t.proc, SIGKILL, `watchdog: thread ${t.tid} made no progress for ${limit} ms`);
+          }
+        }
+      },
+      Math.min(250, Math.max(10, limit / 4)),
+    );
+    this.#watchdog.unref();
+  }
+
+  #stopWatchdog(): void {
+    if (this.#watchdog) clearInterval(this.#watchdog);
+    this.#watchdog = null;
+  }
+}

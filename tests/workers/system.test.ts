@@ -1,0 +1,121 @@
+import {
+  REGIMES,
+  type Regime,
+  SEGV_STORETAG,
+  SIGABRT,
+  SIGKILL,
+  SIGPROT,
+  SIGSEGV,
+  TRAPNO_STORE_CAP_PF,
+} from '@cherisim/kernel';
+import { System, type SystemOptions } from '@cherisim/workers';
+import test, { type ExecutionContext } from 'ava';
+
+/* Run a program; afterwards every frame, object and shm object the processes held is free again. */
+async function run(t: ExecutionContext, source: string, opts: SystemOptions = {}, entry = 'main') {
+  const sys = new System({ physBytes: 8 * 1024 * 1024, ...opts });
+  t.teardown(() => sys.shutdown());
+  const before = sys.kernel.stats();
+  const out = await sys.run({ filename: 'guest.ts', source }, entry);
+  const after = sys.kernel.stats();
+  t.is(after.framesUsed, before.framesUsed, 'frames released');
+  t.is(after.objects, before.objects, 'VM objects released');
+  t.is(after.shmObjects, 0, 'shm objects released');
+  t.is(after.procs, before.procs, 'processes reaped');
+  return out;
+}
+
+/* The two-process example of DESIGN.md: does a capability stored by the parent in a shared
+   object reach a forked child that maps the object PROT_READ? (R13, R21, R22) */
+const designExample = `
+import { SHM_ANON, O_RDWR, PAGE_SIZE, PROT_READ, PROT_WRITE, PROT_CAP, MAP_SHARED } from 'cherisim';
+export function main(sys: any) {
+  const fd = sys.shm_open(SHM_ANON, O_RDWR, 0o600);
+  sys.ftruncate(fd, PAGE_SIZE);
+  const p = sys.mmap(null, PAGE_SIZE, PROT_READ | PROT_WRITE | PROT_CAP, MAP_SHARED, fd, 0);
+  sys.storeCap(p, 0, p);
+  const pid = sys.fork('child', { fd });
+  return sys.waitpid(pid).exitStatus;
+}
+export function child(sys: any, { fd }: { fd: number }) {
+  const q = sys.mmap(null, PAGE_SIZE, PROT_READ, MAP_SHARED, fd, 0);
+  sys.exit(sys.loadCap(q, 0).tag ? 1 : 0);
+}
+`;
+
+const expectedTagCrossed: Record<Regime, number> = { 'cheribsd-dev': 1, 'cheribsd-strict': 0, pr2225: 0 };
+
+for (const regime of REGIMES) {
+  test(`DESIGN example in workers under ${regime}: the child ${expectedTagCrossed[regime] ? 'sees' : 'does not see'} the parent's tag`, async (t) => {
+    const out = await run(t, designExample, { policy: { regime } });
+    t.is(out.length, 2);
+    const [parent, child] = out;
+    t.is(child.ppid, parent.pid);
+    t.true(child.exited);
+    t.is(child.exitStatus, expectedTagCrossed[regime]);
+    t.is(parent.exitStatus, expectedTagCrossed[regime]);
+  });
+}
+
+test('R5: a capability store to a shared mapping without PROT_CAP kills the process with SIGSEGV/SEGV_STORETAG at the address', async (t) => {
+  const out = await run(
+    t,
+    `import { SHM_ANON, O_RDWR, PAGE_SIZE, PROT_READ, PROT_WRITE, MAP_SHARED } from 'cherisim';
+     export function main(sys: any) {
+       const fd = sys.shm_open(SHM_ANON, O_RDWR, 0o600);
+       sys.ftruncate(fd, PAGE_SIZE);
+       const p = sys.mmap(null, PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+       sys.storeCap(p, 32, p);
+       return 0;
+     }`,
+  );
+  t.is(out[0].termsig, SIGSEGV);
+  t.is(out[0].siginfo?.si_code, SEGV_STORETAG);
+  t.is(out[0].siginfo?.si_trapno, TRAPNO_STORE_CAP_PF);
+  t.is((out[0].siginfo?.si_addr ?? 0) % 4096, 32, 'si_addr is the faulting address');
+});
+
+test('a bounds violation is a SIGPROT with PROT_CHERI_BOUNDS, and ends only that process', async (t) => {
+  const out = await run(
+    t,
+    `import { PAGE_SIZE, PROT_READ, PROT_WRITE, MAP_ANON, MAP_PRIVATE } from 'cherisim';
+     export function main(sys: any) {
+       const pid = sys.fork('bad', null);
+       const w = sys.waitpid(pid);
+       return w.termsig === ${SIGPROT} ? 42 : 1;
+     }
+     export function bad(sys: any) {
+       const p = sys.mmap(null, PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_ANON | MAP_PRIVATE, -1, 0);
+       const small = sys.setBounds(p, 16);
+       sys.store(small, 16, 1, 7);
+       return 0;
+     }`,
+  );
+  const parent = out.find((o) => o.entry === 'main')!;
+  const child = out.find((o) => o.pid !== parent.pid)!;
+  t.is(child.termsig, SIGPROT);
+  t.is(child.siginfo?.si_code, 1 /* PROT_CHERI_BOUNDS */);
+  t.is(parent.exitStatus, 42);
+});
+
+test('an uncaught exception in guest code aborts that process with the reason, others go on', async (t) => {
+  const out = await run(
+    t,
+    `export function main(sys: any) {
+       const pid = sys.fork('boom', null);
+       sys.waitpid(pid);
+       return 3;
+     }
+     export function boom(sys: any) { throw new Error('kaboom'); }`,
+  );
+  const child = out.find((o) => o.entry !== 'main')!;
+  t.is(child.termsig, SIGABRT);
+  t.regex(child.reason ?? '', /kaboom/);
+  t.is(out.find((o) => o.entry === 'main')!.exitStatus, 3);
+});
+
+test('the watchdog ends an endless loop and releases its process', async (t) => {
+  const out = await run(t, `export function main(sys: any) { for (;;) {} }`, { watchdogMs: 300 });
+  t.is(out[0].termsig, SIGKILL);
+  t.regex(out[0].reason ?? '', /watchdog/);
+});
