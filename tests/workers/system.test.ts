@@ -119,3 +119,43 @@ test('the watchdog ends an endless loop and releases its process', async (t) => 
   t.is(out[0].termsig, SIGKILL);
   t.regex(out[0].reason ?? '', /watchdog/);
 });
+
+test('threads share their process address space; thread_join returns what the thread returned', async (t) => {
+  const out = await run(
+    t,
+    `import { PAGE_SIZE, PROT_READ, PROT_WRITE, MAP_ANON, MAP_PRIVATE } from 'cherisim';
+     export function main(sys: any) {
+       const p = sys.mmap(null, PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_ANON | MAP_PRIVATE, -1, 0);
+       const a = sys.thread_create('worker', { p, slot: 0 });
+       const b = sys.thread_create('worker', { p, slot: 1 });
+       const ra = sys.thread_join(a);
+       const rb = sys.thread_join(b);
+       const sum = sys.load(p, 0, 8) + sys.load(p, 8, 8);
+       return ra === 1000 && rb === 1001 && sum === 2001 ? 7 : 1;
+     }
+     export function worker(sys: any, { p, slot }: any) {
+       for (let i = 0; i <= 1000 + slot; i++) sys.store(p, slot * 8, 8, i);
+       return 1000 + slot;
+     }`,
+  );
+  t.is(out.length, 1);
+  t.is(out[0].exitStatus, 7);
+});
+
+test('a fault in one thread ends its whole process, threads included', async (t) => {
+  const out = await run(
+    t,
+    `export function main(sys: any) {
+       const a = sys.thread_create('spin', null);
+       sys.thread_create('crash', null);
+       sys.thread_join(a);
+       return 0;
+     }
+     export function spin(sys: any) { for (;;) sys.getpid(); }
+     export function crash(sys: any) {
+       const p = sys.mmap(null, 4096, 3, 0x1002, -1, 0);
+       sys.load(sys.setBounds(p, 8), 8, 8);
+     }`,
+  );
+  t.is(out[0].termsig, SIGPROT);
+});

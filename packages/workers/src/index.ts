@@ -1,6 +1,10 @@
 /* @cherisim/workers: simulated threads in worker_threads, the syscall mailbox, stop-the-world. */
 
 export * from './bench/workers_bench.js';
+export * from './guest/compile.js';
+export * from './guest/guest_error.js';
+export type { PlainData, Primitive } from './guest/plain_data.js';
+export * from './guest/sandbox.js';
 export * from './host/syscall_server.js';
 export * from './host/system.js';
 export * from './host/thread_single.js';

@@ -41,6 +41,9 @@ import {
   PAGE_FAULT_CAUSE,
   SYS_ABORT,
   SYS_FORK,
+  SYS_THREAD_CREATE,
+  SYS_THREAD_EXIT,
+  SYS_THREAD_JOIN,
   SYS_TRAP_ALIGN,
   SYS_TRAP_CAP,
   SYS_TRAP_PAGE,
@@ -87,6 +90,7 @@ interface ThreadRt {
   readonly entry: string;
   lastOps: number;
   lastProgress: number;
+  result: { value: PlainData } | null /* set when a non-initial thread returns */;
 }
 
 const threadMainUrl = new URL('../thread/thread_main.js', import.meta.url);
@@ -107,7 +111,8 @@ export class System {
   readonly kernel: Kernel;
   readonly log: Logger;
   readonly #opts: SystemOptions;
-  readonly #threads = new Map<number, ThreadRt[]>();
+  readonly #threads = new Map<number, ThreadRt[]>(); /* live threads per pid */
+  readonly #allThreads = new Map<number, ThreadRt>(); /* by tid, until joined */
   readonly #outcomes = new Map<number, ProcessOutcome>();
   readonly #reasons = new Map<number, string>();
   readonly #entries = new Map<number, string>(); /* pid → the entry its first thread runs */
@@ -139,7 +144,7 @@ export class System {
     const done = new Promise<void>((resolve) => {
       this.#idle = resolve;
     });
-    this.#startThread(p, entry, args, regs, []);
+    this.#startThread(p, entry, args, regs, [], true);
     this.#startWatchdog();
     await done;
     this.#stopWatchdog();
@@ -164,7 +169,14 @@ export class System {
     this.#threads.clear();
   }
 
-  #startThread(p: Proc, entry: string, args: PlainData[], regs: CapRegFile, inherited: number[]): void {
+  #startThread(
+    p: Proc,
+    entry: string,
+    args: PlainData[],
+    regs: CapRegFile,
+    inherited: number[],
+    initial: boolean,
+  ): ThreadRt {
     const program = this.#program!;
     if (!this.#entries.has(p.pid)) this.#entries.set(p.pid, entry);
     const ctl = ThreadCtl.create();
@@ -180,6 +192,7 @@ export class System {
       args,
       inheritedHandles: inherited,
       safepointInterval: this.#opts.safepointInterval ?? DEFAULT_SAFEPOINT_INTERVAL,
+      initial,
     };
     const worker = new Worker(threadMainUrl, { workerData: start });
     const t: ThreadRt = {
@@ -192,7 +205,9 @@ export class System {
       entry,
       lastOps: 0,
       lastProgress: performance.now(),
+      result: null,
     };
+    this.#allThreads.set(t.tid, t);
     const list = this.#threads.get(p.pid) ?? [];
     list.push(t);
     this.#threads.set(p.pid, list);
@@ -211,6 +226,7 @@ export class System {
         return { errno: ESRCH, value: TRAP_ACTIONS.indexOf('killed') };
       },
     );
+    return t;
   }
 
   #dispatch(t: ThreadRt, no: number, args: MailValue[]): SyscallReply | Promise<SyscallReply> {
@@ -245,6 +261,25 @@ export class System {
         return { errno: 0, value: 0 };
       case SYS_FORK:
         return this.#fork(t, String(args[0]), (args[1] ?? null) as PlainData, args[2] as number[]);
+      case SYS_THREAD_CREATE: {
+        const regs = new CapRegFile(new SharedArrayBuffer(t.regs.shared.byteLength));
+        regs.u32.set(t.regs.u32);
+        const nt = this.#startThread(
+          p,
+          String(args[0]),
+          [(args[1] ?? null) as PlainData],
+          regs,
+          args[2] as number[],
+          false,
+        );
+        return { errno: 0, value: nt.tid };
+      }
+      case SYS_THREAD_EXIT:
+        t.result = { value: (args[0] ?? null) as PlainData };
+        this.#wakeParked();
+        return { errno: 0, value: 0 };
+      case SYS_THREAD_JOIN:
+        return this.#join(t, Number(args[0]));
     }
     const name = KERNEL_SYSCALLS[no];
     if (name === undefined) return { errno: 78 /* ENOSYS */, value: undefined };
@@ -303,6 +338,32 @@ export class System {
     }
   }
 
+  /* thread_join: the joined thread's return value once it has returned (EINVAL: not ours). */
+  #join(t: ThreadRt, tid: number): SyscallReply | Promise<SyscallReply> {
+    const target = this.#allThreads.get(tid);
+    if (target === undefined || target.proc !== t.proc || target === t)
+      return { errno: 22 /* EINVAL */, value: null };
+    const ready = (): SyscallReply | null => {
+      if (target.result === null && target.ctl.state !== TS_EXITED) return null;
+      this.#allThreads.delete(tid);
+      return { errno: 0, value: target.result?.value ?? null };
+    };
+    const now = ready();
+    if (now !== null) return now;
+    return new Promise((resolve) => {
+      this.#parked.push(() => {
+        if (t.proc.state !== 'run') {
+          resolve({ errno: ESRCH, value: null });
+          return true;
+        }
+        const r = ready();
+        if (r === null) return false;
+        resolve(r);
+        return true;
+      });
+    });
+  }
+
   #fork(t: ThreadRt, entry: string, arg: PlainData, handles: number[]): SyscallReply {
     const k = this.kernel;
     const parent = t.proc;
@@ -312,7 +373,7 @@ export class System {
     /* the child's register file is a copy of the forking thread's (blocked in this call) */
     const regs = new CapRegFile(new SharedArrayBuffer(t.regs.shared.byteLength));
     regs.u32.set(t.regs.u32);
-    this.#startThread(child, entry, [arg], regs, Array.isArray(handles) ? handles : []);
+    this.#startThread(child, entry, [arg], regs, Array.isArray(handles) ? handles : [], true);
     return { errno: 0, value: child.pid };
   }
 
@@ -357,9 +418,16 @@ export class System {
     if (i >= 0) list.splice(i, 1);
     if (list.length === 0) {
       this.#threads.delete(t.proc.pid);
-      /* the last thread ended without exit (killed worker): the process ends too */
-      if (t.proc.state === 'run') this.#kill(t.proc, SIGKILL, 'all threads ended');
+      /* the last thread's exit ends its process: with status 0 if it returned, else killed */
+      if (t.proc.state === 'run') {
+        if (t.result !== null) {
+          syscall(this.kernel, t.proc.pid, 'exit', [0]);
+          this.#processEnded(t.proc);
+          this.#wakeParked();
+        } else this.#kill(t.proc, SIGKILL, 'all threads ended');
+      }
     }
+    this.#wakeParked(); /* a joiner may be waiting for this thread */
     if (this.#threads.size === 0 && this.#idle) {
       const idle = this.#idle;
       this.#idle = null;

@@ -45,6 +45,9 @@ export const SYS_TRAP_CAP = 101; /* (code, vaddr) → TrapAction */
 export const SYS_TRAP_ALIGN = 102; /* (vaddr) → TrapAction */
 export const SYS_FORK = 103; /* (entry, arg) → child pid */
 export const SYS_ABORT = 104; /* (reason): an uncaught guest exception ends the process */
+export const SYS_THREAD_CREATE = 105; /* (entry, arg, live handles) → tid */
+export const SYS_THREAD_EXIT = 106; /* (return value): a thread other than the first returned */
+export const SYS_THREAD_JOIN = 107; /* (tid) → that thread's return value, once it has ended */
 
 export function sysno(name: KernelSyscall): number {
   return KERNEL_SYSCALLS.indexOf(name);

@@ -39,6 +39,8 @@ import {
   PAGE_FAULT_ACCESS,
   PAGE_FAULT_CAUSE,
   SYS_FORK,
+  SYS_THREAD_CREATE,
+  SYS_THREAD_JOIN,
   SYS_TRAP_ALIGN,
   SYS_TRAP_CAP,
   SYS_TRAP_PAGE,
@@ -46,7 +48,7 @@ import {
   TRAP_ACTIONS,
 } from '../protocol/sysno.js';
 import type { CapHandles } from './cap_handles.js';
-import type { ThreadSide } from './thread_side.js';
+import { ThreadKilled, type ThreadSide } from './thread_side.js';
 
 /* What a guest sees for a capability: a handle plus a snapshot of its fields. */
 export interface CapRef {
@@ -91,7 +93,26 @@ function num(b: bigint): number {
   return b < BigInt(TWO_53) ? Number(b) : Number(b); /* rounded above 2^53: a snapshot, not an address */
 }
 
+/*
+ * The API with one rule added: a kill request met at a safepoint inside any call ends the
+ * guest (a GuestAbort), instead of reaching guest code as an error it could catch.
+ */
 export function makeGuestApi(ctx: GuestApiContext): Record<string, HostFunction> {
+  const api = guestApi(ctx);
+  const wrapped: Record<string, HostFunction> = {};
+  for (const [name, fn] of Object.entries(api))
+    wrapped[name] = (...args: unknown[]) => {
+      try {
+        return fn(...args);
+      } catch (e) {
+        if (e instanceof ThreadKilled) throw new GuestAbort('killed', 'the thread was killed');
+        throw e;
+      }
+    };
+  return wrapped;
+}
+
+function guestApi(ctx: GuestApiContext): Record<string, HostFunction> {
   const { hart, side, handles } = ctx;
   const regs = hart.regs;
   const ROOT = regs.ddcIdx;
@@ -301,6 +322,18 @@ export function makeGuestApi(ctx: GuestApiContext): Record<string, HostFunction>
       const { errno, value } = side.syscall(SYS_FORK, [String(entry), arg ?? null, handles.liveHandles()]);
       if (errno !== 0) throw new GuestSysError('fork', ctx.errnoName(errno), errno);
       return value as number;
+    },
+    thread_create: (entry: string, arg?: unknown) => {
+      side.safepoint();
+      const r = side.syscall(SYS_THREAD_CREATE, [String(entry), arg ?? null, handles.liveHandles()]);
+      if (r.errno !== 0) throw new GuestSysError('thread_create', ctx.errnoName(r.errno), r.errno);
+      return r.value as number;
+    },
+    thread_join: (tid: number) => {
+      side.safepoint();
+      const r = side.syscall(SYS_THREAD_JOIN, [tid]);
+      if (r.errno !== 0) throw new GuestSysError('thread_join', ctx.errnoName(r.errno), r.errno);
+      return r.value;
     },
     exit: (status: number) => {
       call('exit', status);

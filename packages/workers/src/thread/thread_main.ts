@@ -12,7 +12,7 @@ import { GuestAbort, GuestError } from '../guest/guest_error.js';
 import type { PlainData } from '../guest/plain_data.js';
 import { createSandbox } from '../guest/sandbox.js';
 import { Mailbox } from '../protocol/mailbox.js';
-import { SYS_ABORT, sysno } from '../protocol/sysno.js';
+import { SYS_ABORT, SYS_THREAD_EXIT, sysno } from '../protocol/sysno.js';
 import { ThreadCtl } from '../protocol/thread_ctl.js';
 import { CapHandles } from './cap_handles.js';
 import { makeGuestApi } from './guest_api.js';
@@ -30,6 +30,7 @@ export interface ThreadStart {
   readonly args: PlainData[];
   readonly inheritedHandles: number[];
   readonly safepointInterval: number;
+  readonly initial: boolean /* the process's first thread: returning from it is exit() */;
 }
 
 const start = workerData as ThreadStart;
@@ -51,8 +52,10 @@ try {
     constants: GUEST_CONSTANTS,
   });
   const ret = sandbox.call(start.entry, start.args);
-  const status = typeof ret === 'number' && Number.isInteger(ret) ? ret & 0xff : 0;
-  side.syscall(sysno('exit'), [status]);
+  if (start.initial) {
+    const status = typeof ret === 'number' && Number.isInteger(ret) ? ret & 0xff : 0;
+    side.syscall(sysno('exit'), [status]);
+  } else side.syscall(SYS_THREAD_EXIT, [ret ?? null]);
 } catch (err) {
   if (err instanceof GuestAbort || err instanceof ThreadKilled) {
     /* the process already ended (exit, a fatal signal, or the kernel killed this thread) */
