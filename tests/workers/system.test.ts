@@ -159,3 +159,22 @@ test('a fault in one thread ends its whole process, threads included', async (t)
   );
   t.is(out[0].termsig, SIGPROT);
 });
+
+test('--trace writes NDJSON events: syscalls, the fork, capability stores into shared mappings, exits', async (t) => {
+  const { mkdtempSync, readFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const file = join(mkdtempSync(join(tmpdir(), 'cherisim-trace-')), 'trace.ndjson');
+  await run(t, designExample, { policy: { regime: 'cheribsd-dev' }, trace: file });
+  const events = readFileSync(file, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  t.true(events.every((e) => typeof e.t === 'number' && typeof e.ev === 'string'));
+  t.true(events.some((e) => e.ev === 'syscall' && e.name === 'mmap' && e.errno === 0));
+  t.true(events.some((e) => e.ev === 'syscall' && e.name === 'fork'));
+  const capStores = events.filter((e) => e.ev === 'cap-store-shared');
+  t.is(capStores.length, 1);
+  t.is(capStores[0].object, 'shm');
+  t.is(events.filter((e) => e.ev === 'exit').length, 2);
+});

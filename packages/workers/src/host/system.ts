@@ -18,6 +18,7 @@ import {
   ESRCH,
   exit1,
   type Kernel,
+  MAP_ENTRY_COW,
   type Proc,
   SI_KERNEL,
   SIGABRT,
@@ -28,6 +29,7 @@ import {
   trapAlignmentFault,
   trapCapabilityFault,
   trapPageFault,
+  vmMapLookupEntry,
   W_EXITCODE,
 } from '@cherisim/kernel';
 import { CapRegFile, capAlmighty, PhysMem, type PhysMemShared } from '@cherisim/machine';
@@ -49,10 +51,18 @@ import {
   SYS_TRAP_PAGE,
   TRAP_ACTIONS,
 } from '../protocol/sysno.js';
-import { TH_KILL, TH_OPS, ThreadCtl, TS_EXITED, TS_RUNNING } from '../protocol/thread_ctl.js';
+import {
+  TH_KILL,
+  TH_OPS,
+  THREAD_STATE_NAMES,
+  ThreadCtl,
+  TS_EXITED,
+  TS_RUNNING,
+} from '../protocol/thread_ctl.js';
 import type { ThreadStart } from '../thread/thread_main.js';
 import { DEFAULT_SAFEPOINT_INTERVAL } from '../thread/thread_side.js';
 import { serveThreadSyscalls } from './syscall_server.js';
+import { Tracer } from './trace.js';
 
 export interface SystemOptions {
   readonly policy?: Partial<CheriPolicy>;
@@ -61,6 +71,7 @@ export interface SystemOptions {
   readonly safepointInterval?: number;
   readonly registers?: number /* general capability registers per thread (guest handles) */;
   readonly logger?: Logger;
+  readonly trace?: string /* NDJSON event trace file */;
 }
 
 export interface GuestProgramSource {
@@ -94,6 +105,16 @@ interface ThreadRt {
 }
 
 const threadMainUrl = new URL('../thread/thread_main.js', import.meta.url);
+const RUNTIME_CALLS: Record<number, string> = {
+  [SYS_TRAP_PAGE]: 'trap_page',
+  [SYS_TRAP_CAP]: 'trap_cap',
+  [SYS_TRAP_ALIGN]: 'trap_align',
+  [SYS_FORK]: 'fork',
+  [SYS_ABORT]: 'abort',
+  [SYS_THREAD_CREATE]: 'thread_create',
+  [SYS_THREAD_EXIT]: 'thread_exit',
+  [SYS_THREAD_JOIN]: 'thread_join',
+};
 const SIG_NAMES: Record<number, string> = {
   6: 'SIGABRT',
   9: 'SIGKILL',
@@ -121,6 +142,7 @@ export class System {
   #nextTid = 1;
   #watchdog: NodeJS.Timeout | null = null;
   #idle: (() => void) | null = null;
+  readonly #tracer: Tracer | null;
   #waking = false;
   #wakeAgain = false;
 
@@ -129,6 +151,7 @@ export class System {
     this.log = (opts.logger ?? pino({ level: 'silent' })).child({ subsys: 'system' });
     this.phys = new PhysMem({ bytes: opts.physBytes ?? 64 * 1024 * 1024 });
     this.kernel = createKernel({ machine: bindMachine(this.phys), policy: opts.policy, logger: opts.logger });
+    this.#tracer = opts.trace ? new Tracer(opts.trace) : null;
   }
 
   /**
@@ -136,30 +159,65 @@ export class System {
    * created have ended.  Resolves to their outcomes, in pid order.
    */
   async run(program: GuestProgramSource, entry = 'main', args: PlainData[] = []): Promise<ProcessOutcome[]> {
-    /* compiled once here (a syntax error throws a one-line GuestError before anything runs) */
+    this.start(program, entry, args);
+    return this.wait();
+  }
+
+  /**
+   * Start `entry` of the program as a new process (a child of init) and return its pid.
+   * The program is compiled once here: a syntax error throws a one-line GuestError before
+   * anything runs.  One program per System.
+   */
+  start(program: GuestProgramSource, entry = 'main', args: PlainData[] = []): number {
+    if (this.#program !== null) throw new Error('this System already runs a program');
     this.#program = compileGuest(program.filename, program.source);
     const p = this.kernel.spawn(entry);
     const regs = CapRegFile.create(this.#opts.registers ?? 256);
     regs.set(regs.ddcIdx, capAlmighty());
-    const done = new Promise<void>((resolve) => {
-      this.#idle = resolve;
-    });
     this.#startThread(p, entry, args, regs, [], true);
     this.#startWatchdog();
-    await done;
+    return p.pid;
+  }
+
+  /** Resolves when every process has ended, to their outcomes in pid order. */
+  async wait(): Promise<ProcessOutcome[]> {
+    if (this.#threads.size > 0)
+      await new Promise<void>((resolve) => {
+        this.#idle = resolve;
+      });
     this.#stopWatchdog();
+    await this.#tracer?.close();
     return [...this.#outcomes.values()].sort((a, b) => a.pid - b.pid);
   }
 
-  /** Threads and their states, for inspection (the control plane). */
-  threads(): { pid: number; tid: number; entry: string; state: string }[] {
-    const names = ['new', 'running', 'syscall', 'parked', 'exited'];
-    return [...this.#threads.values()].flat().map((t) => ({
-      pid: t.proc.pid,
-      tid: t.tid,
-      entry: t.entry,
-      state: names[t.ctl.state] ?? '?',
-    }));
+  /** Post a signal to a process, as kill(2) from outside (the control plane). */
+  kill(pid: number, sig: number): number {
+    const errno = syscall(this.kernel, this.kernel.init.pid, 'kill', [pid, sig]);
+    const p = this.kernel.procs.get(pid);
+    if (p !== undefined && p.state !== 'run') this.#processEnded(p);
+    this.#wakeParked();
+    return errno;
+  }
+
+  /** Live processes with their threads' states, for inspection (the control plane). */
+  processes(): {
+    pid: number;
+    ppid: number;
+    entry: string;
+    threads: { tid: number; entry: string; state: string }[];
+  }[] {
+    return [...this.kernel.procs.values()]
+      .filter((p) => p !== this.kernel.init && p.state === 'run')
+      .map((p) => ({
+        pid: p.pid,
+        ppid: p.parent?.pid ?? 0,
+        entry: this.#entries.get(p.pid) ?? p.name,
+        threads: (this.#threads.get(p.pid) ?? []).map((t) => ({
+          tid: t.tid,
+          entry: t.entry,
+          state: THREAD_STATE_NAMES[t.ctl.state] ?? '?',
+        })),
+      }));
   }
 
   /** Stop everything still running (tests' teardown; a run normally ends by itself). */
@@ -193,6 +251,10 @@ export class System {
       inheritedHandles: inherited,
       safepointInterval: this.#opts.safepointInterval ?? DEFAULT_SAFEPOINT_INTERVAL,
       initial,
+      traceCapStores: this.#tracer !== null,
+      pid: p.pid,
+      tid: this.#nextTid,
+      logLevel: this.#opts.logger?.level ?? 'silent',
     };
     const worker = new Worker(threadMainUrl, { workerData: start });
     const t: ThreadRt = {
@@ -216,6 +278,10 @@ export class System {
       this.#kill(p, SIGKILL, `thread runtime crashed: ${err.message}`);
     });
     worker.on('exit', () => this.#threadGone(t));
+    worker.on('message', (m: { kind?: string; va?: number }) => {
+      if (m?.kind === 'cap-store' && typeof m.va === 'number') this.#traceCapStore(t, m.va);
+    });
+    this.#tracer?.event(initial ? 'proc' : 'thread', { pid: p.pid, tid: t.tid, entry });
     void serveThreadSyscalls(
       ctl,
       mailbox,
@@ -229,7 +295,36 @@ export class System {
     return t;
   }
 
+  /* A tagged store the thread made: traced if its mapping writes through to a shared object. */
+  #traceCapStore(t: ThreadRt, va: number): void {
+    const vms = t.proc.vmspace;
+    if (vms === null) return;
+    const e = vmMapLookupEntry(vms.map, va);
+    if (e === null || e.object === null || (e.eflags & MAP_ENTRY_COW) !== 0) return;
+    this.#tracer!.event('cap-store-shared', { pid: t.proc.pid, tid: t.tid, va, object: e.object.kind });
+  }
+
   #dispatch(t: ThreadRt, no: number, args: MailValue[]): SyscallReply | Promise<SyscallReply> {
+    const r = this.#dispatch1(t, no, args);
+    if (this.#tracer === null) return r;
+    const trace = (reply: SyscallReply) => {
+      const name = KERNEL_SYSCALLS[no] ?? RUNTIME_CALLS[no] ?? `sys${no}`;
+      const value =
+        no >= SYS_TRAP_PAGE && no <= SYS_TRAP_ALIGN ? TRAP_ACTIONS[reply.value as number] : reply.value;
+      this.#tracer!.event(no >= SYS_TRAP_PAGE && no <= SYS_TRAP_ALIGN ? 'trap' : 'syscall', {
+        pid: t.proc.pid,
+        tid: t.tid,
+        name,
+        args,
+        errno: reply.errno,
+        ret: typeof value === 'object' ? undefined : value,
+      });
+      return reply;
+    };
+    return r instanceof Promise ? r.then(trace) : trace(r);
+  }
+
+  #dispatch1(t: ThreadRt, no: number, args: MailValue[]): SyscallReply | Promise<SyscallReply> {
     const k = this.kernel;
     const p = t.proc;
     const td = p.td;
@@ -390,6 +485,12 @@ export class System {
   #processEnded(p: Proc): void {
     if (this.#outcomes.has(p.pid)) return;
     const sig = p.xstat & 0x7f;
+    this.#tracer?.event('exit', {
+      pid: p.pid,
+      xstat: p.xstat,
+      siginfo: p.xsiginfo,
+      reason: this.#reasons.get(p.pid),
+    });
     this.#outcomes.set(p.pid, {
       pid: p.pid,
       ppid: p.parent?.pid ?? 0,

@@ -29,6 +29,7 @@ import {
   formatCapability,
   type Hart,
   PageFault,
+  REG_TAG,
   REG_W0,
   REG_WORDS,
 } from '@cherisim/machine';
@@ -81,6 +82,7 @@ export interface GuestApiContext {
   readonly side: ThreadSide;
   readonly handles: CapHandles;
   readonly errnoName: (errno: number) => string;
+  readonly onCapStore?: (va: number) => void /* tracing: a tagged capability was stored at va */;
 }
 
 const PROT_READ = 0x1;
@@ -249,6 +251,7 @@ function guestApi(ctx: GuestApiContext): Record<string, HostFunction> {
         () => hart.storeCap(s, h, off),
         () => [0, 1, 2, 3].map((k) => w[s * REG_WORDS + REG_W0 + k]),
       );
+      if (ctx.onCapStore && w[s * REG_WORDS + REG_TAG] !== 0) ctx.onCapStore(num(regs.get(h).cursor) + off);
     },
     storeBytes: (v: unknown, off: number, bytes: number[]) => {
       const h = handles.check(v);
