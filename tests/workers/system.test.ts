@@ -178,3 +178,38 @@ test('--trace writes NDJSON events: syscalls, the fork, capability stores into s
   t.is(capStores[0].object, 'shm');
   t.is(events.filter((e) => e.ev === 'exit').length, 2);
 });
+
+test('thread_single stops every thread of a process at a safepoint; resume lets them go on', async (t) => {
+  const { ProcHandle, vmMapLookupEntry } = await import('@cherisim/kernel');
+  const sys = new System({ physBytes: 8 * 1024 * 1024 });
+  t.teardown(() => sys.shutdown());
+  const pid = sys.start({
+    filename: 'count.ts',
+    source: `import { PAGE_SIZE, PROT_READ, PROT_WRITE, MAP_ANON, MAP_PRIVATE, MAP_FIXED } from 'cherisim';
+      export function main(sys: any) {
+        const p = sys.mmap(sys.setAddr(sys.mmap(null, PAGE_SIZE, 3, MAP_ANON | MAP_PRIVATE, -1, 0), 0x10000000),
+          PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_ANON | MAP_PRIVATE | MAP_FIXED, -1, 0);
+        sys.thread_create('count', { p, slot: 1 });
+        count(sys, { p, slot: 0 });
+      }
+      export function count(sys: any, { p, slot }: any) { for (let i = 1; ; i++) sys.store(p, slot * 8, 8, i); }`,
+  });
+  const proc = new ProcHandle(sys.kernel, sys.kernel.procs.get(pid)!);
+  const mapped = () => vmMapLookupEntry(proc.proc.vmspace!.map, 0x10000000) !== null;
+  const counters = () => (mapped() ? [0, 8].map((off) => proc.load(0x10000000 + off, 8)) : [0, 0]);
+  const deadline = Date.now() + 10_000;
+  while (counters().some((c) => c < 1000) && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 20));
+  t.true(
+    counters().every((c) => c >= 1000),
+    'both threads are running',
+  );
+  await sys.threadSingle(pid);
+  const frozen = counters();
+  await new Promise((r) => setTimeout(r, 100));
+  t.deepEqual(counters(), frozen, 'no thread runs while the world is stopped');
+  sys.threadResume(pid);
+  await new Promise((r) => setTimeout(r, 100));
+  const later = counters();
+  t.true(later[0] > frozen[0] && later[1] > frozen[1], 'both run again');
+});

@@ -62,6 +62,7 @@ import {
 import type { ThreadStart } from '../thread/thread_main.js';
 import { DEFAULT_SAFEPOINT_INTERVAL } from '../thread/thread_side.js';
 import { serveThreadSyscalls } from './syscall_server.js';
+import { type StoppableThread, threadResume, threadSingle } from './thread_single.js';
 import { Tracer } from './trace.js';
 
 export interface SystemOptions {
@@ -197,6 +198,25 @@ export class System {
     if (p !== undefined && p.state !== 'run') this.#processEnded(p);
     this.#wakeParked();
     return errno;
+  }
+
+  /**
+   * thread_single: stop every thread of process pid at a safepoint (threads in syscalls count
+   * as stopped); a thread that does not arrive within timeoutMs is named in the error.
+   */
+  async threadSingle(pid: number, timeoutMs = 5000): Promise<void> {
+    await threadSingle(this.#stoppable(pid), timeoutMs);
+  }
+
+  threadResume(pid: number): void {
+    threadResume(this.#stoppable(pid));
+  }
+
+  #stoppable(pid: number): StoppableThread[] {
+    return (this.#threads.get(pid) ?? []).map((t) => ({
+      ctl: t.ctl,
+      name: `pid ${pid} tid ${t.tid} (${t.entry})`,
+    }));
   }
 
   /** Live processes with their threads' states, for inspection (the control plane). */

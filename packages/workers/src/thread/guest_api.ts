@@ -49,6 +49,7 @@ import {
   TRAP_ACTIONS,
 } from '../protocol/sysno.js';
 import type { CapHandles } from './cap_handles.js';
+import { makeGuestLib } from './guest_lib.js';
 import { ThreadKilled, type ThreadSide } from './thread_side.js';
 
 /* What a guest sees for a capability: a handle plus a snapshot of its fields. */
@@ -93,6 +94,25 @@ const TWO_53 = 2 ** 53;
 
 function num(b: bigint): number {
   return b < BigInt(TWO_53) ? Number(b) : Number(b); /* rounded above 2^53: a snapshot, not an address */
+}
+
+/** What the guest library (guest_lib.ts) builds on: the helpers the core API is made of. */
+export interface GuestCore {
+  readonly ctx: GuestApiContext;
+  /** A CapRef snapshot of handle h. */
+  ref(h: number): CapRef;
+  /** Put a capability in a new handle. */
+  put(c: Capability): CapRef;
+  /** The capability a guest value (handle or CapRef) names; throws on a bad handle. */
+  cap(v: unknown): Capability;
+  /** Run op, turning machine faults into kernel traps (retry / strip / end the guest). */
+  trapped<T>(op: () => T, storeWords?: () => number[]): T;
+  /** A kernel system call; throws GuestSysError on failure. */
+  call(name: KernelSyscall, ...args: unknown[]): unknown;
+  /** A user pointer argument's address, after checking it grants `perms` over `len` bytes. */
+  userPtr(v: unknown, len: number, perms: number): number;
+  /** What mmap returns: the root capability cut down to [addr, addr+len) with perms from prot. */
+  mappingCap(addr: number, len: number, prot: number): CapRef;
 }
 
 /*
@@ -201,8 +221,10 @@ function guestApi(ctx: GuestApiContext): Record<string, HostFunction> {
   };
 
   const derive = (op: (c: Capability) => Capability) => (v: unknown) => trapped(() => put(op(cap(v))));
+  const core: GuestCore = { ctx, ref, put, cap, trapped, call, userPtr, mappingCap };
 
   return {
+    ...makeGuestLib(core),
     /* ---- capabilities ---- */
     cap: (v: unknown) => ref(handles.check(v)),
     tag: (v: unknown) => cap(v).tag,
