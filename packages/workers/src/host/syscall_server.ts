@@ -15,12 +15,13 @@ export async function serveThreadSyscalls(
   mailbox: Mailbox,
   handler: SyscallHandler,
   onError: (err: unknown) => SyscallReply,
+  spinUs: () => number = () => SYSCALL_SPIN_US,
 ): Promise<void> {
   const w = ctl.words;
   let seen = Atomics.load(w, TH_REP_SEQ);
   for (;;) {
     /* Threads often call again at once: spin briefly before paying for a waitAsync wake-up. */
-    spinUntilChanged(w, TH_REQ_SEQ, seen, SYSCALL_SPIN_US);
+    spinUntilChanged(w, TH_REQ_SEQ, seen, spinUs());
     let seq = Atomics.load(w, TH_REQ_SEQ);
     while (seq === seen) {
       if (Atomics.load(w, TH_STATE) === TS_EXITED) return;
@@ -44,6 +45,7 @@ export async function serveThreadSyscalls(
 }
 
 function spinUntilChanged(w: Int32Array, i: number, old: number, us: number): void {
+  if (us <= 0) return;
   const end = performance.now() + us / 1000;
   for (;;) {
     for (let k = 0; k < 64; k++) if (Atomics.load(w, i) !== old) return;

@@ -9,6 +9,7 @@
  * its workers are stopped and the kernel's exit1 releases its frames, descriptors and shm
  * ownership; every other process goes on.
  */
+import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import {
   bindMachine,
@@ -60,7 +61,7 @@ import {
   TS_RUNNING,
 } from '../protocol/thread_ctl.js';
 import type { ThreadStart } from '../thread/thread_main.js';
-import { DEFAULT_SAFEPOINT_INTERVAL } from '../thread/thread_side.js';
+import { DEFAULT_SAFEPOINT_INTERVAL, SYSCALL_SPIN_US } from '../thread/thread_side.js';
 import { serveThreadSyscalls } from './syscall_server.js';
 import { type StoppableThread, threadResume, threadSingle } from './thread_single.js';
 import { Tracer } from './trace.js';
@@ -105,6 +106,7 @@ interface ThreadRt {
   result: { value: PlainData } | null /* set when a non-initial thread returns */;
 }
 
+const CORES = availableParallelism();
 const threadMainUrl = new URL('../thread/thread_main.js', import.meta.url);
 const RUNTIME_CALLS: Record<number, string> = {
   [SYS_TRAP_PAGE]: 'trap_page',
@@ -270,6 +272,7 @@ export class System {
       args,
       inheritedHandles: inherited,
       safepointInterval: this.#opts.safepointInterval ?? DEFAULT_SAFEPOINT_INTERVAL,
+      spinUs: this.#spinUs(),
       initial,
       traceCapStores: this.#tracer !== null,
       pid: p.pid,
@@ -311,8 +314,20 @@ export class System {
         this.#kill(p, SIGKILL, `kernel error: ${err instanceof Error ? err.message : String(err)}`);
         return { errno: ESRCH, value: TRAP_ACTIONS.indexOf('killed') };
       },
+      () => this.#spinUs(),
     );
     return t;
+  }
+
+  /*
+   * Spinning for a syscall reply (and for the next request) saves a ~20-75 µs wake-up, but
+   * only pays while every thread, plus this one, has a core: otherwise it steals the core
+   * the other side needs.
+   */
+  #spinUs(): number {
+    let live = 0;
+    for (const list of this.#threads.values()) live += list.length;
+    return live + 1 < CORES ? SYSCALL_SPIN_US : 0;
   }
 
   /* A tagged store the thread made: traced if its mapping writes through to a shared object. */

@@ -31,6 +31,7 @@ export interface ThreadStart {
   readonly args: PlainData[];
   readonly inheritedHandles: number[];
   readonly safepointInterval: number;
+  readonly spinUs: number;
   readonly initial: boolean /* the process's first thread: returning from it is exit() */;
   readonly traceCapStores: boolean /* report tagged stores to the kernel's tracer */;
   readonly pid: number;
@@ -45,7 +46,12 @@ const log = pino({ level: start.logLevel }, pino.destination({ dest: 2, sync: tr
   tid: start.tid,
   subsys: 'thread',
 });
-const side = new ThreadSide(new ThreadCtl(start.ctl), new Mailbox(start.mailbox), start.safepointInterval);
+const side = new ThreadSide(
+  new ThreadCtl(start.ctl),
+  new Mailbox(start.mailbox),
+  start.safepointInterval,
+  start.spinUs,
+);
 const regs = new CapRegFile(start.regs);
 const hart = new Hart(new PhysMem({ shared: start.phys }), new MmuControl(start.mmu), regs);
 const handles = new CapHandles(regs);

@@ -29,6 +29,7 @@ export const SYSCALL_SPIN_US = 40;
 
 /** Spin until w[i] === want or `us` microseconds pass; true if it became equal. */
 export function spinUntilEqual(w: Int32Array, i: number, want: number, us: number): boolean {
+  if (us <= 0) return Atomics.load(w, i) === want;
   const end = performance.now() + us / 1000;
   for (;;) {
     for (let k = 0; k < 64; k++) if (Atomics.load(w, i) === want) return true;
@@ -48,7 +49,16 @@ export class ThreadSide {
   #countdown: number;
   readonly #w: Int32Array;
 
-  constructor(ctl: ThreadCtl, mailbox: Mailbox, interval = DEFAULT_SAFEPOINT_INTERVAL) {
+  readonly spinUs: number;
+
+  /* spinUs: how long a syscall spins for its reply before sleeping (0 when threads outnumber cores) */
+  constructor(
+    ctl: ThreadCtl,
+    mailbox: Mailbox,
+    interval = DEFAULT_SAFEPOINT_INTERVAL,
+    spinUs = SYSCALL_SPIN_US,
+  ) {
+    this.spinUs = spinUs;
     this.ctl = ctl;
     this.mailbox = mailbox;
     this.interval = interval;
@@ -92,7 +102,7 @@ export class ThreadSide {
     const seq = (w[TH_REQ_SEQ] + 1) | 0;
     Atomics.store(w, TH_REQ_SEQ, seq);
     Atomics.notify(w, TH_REQ_SEQ);
-    if (!spinUntilEqual(w, TH_REP_SEQ, seq, SYSCALL_SPIN_US))
+    if (!spinUntilEqual(w, TH_REP_SEQ, seq, this.spinUs))
       for (let rep = Atomics.load(w, TH_REP_SEQ); rep !== seq; rep = Atomics.load(w, TH_REP_SEQ))
         Atomics.wait(w, TH_REP_SEQ, rep);
     const reply = this.mailbox.readReply();
