@@ -213,3 +213,37 @@ test('thread_single stops every thread of a process at a safepoint; resume lets 
   const later = counters();
   t.true(later[0] > frozen[0] && later[1] > frozen[1], 'both run again');
 });
+
+const storeToFreshPage = `
+import { SHM_ANON, O_RDWR, PAGE_SIZE, PROT_READ, PROT_WRITE, MAP_SHARED } from 'cherisim';
+export function main(sys: any) {
+  const fd = sys.shm_open(SHM_ANON, O_RDWR, 0o600);
+  sys.ftruncate(fd, PAGE_SIZE);
+  const p = sys.mmap(null, PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  sys.storeCap(p, 16, p); /* the page's first access: not present AND no cap-store permission */
+  const back = sys.loadCap(p, 16);
+  return back.tag ? 1 : back.address === sys.address(p) ? 2 : 3;
+}`;
+
+test('R5 store-strip switch: a tagged store to a fresh page without cap-store permission lands untagged', async (t) => {
+  const out = await run(t, storeToFreshPage, { policy: { regime: 'cheribsd-strict', storeCapFault: 'strip' } });
+  t.is(out[0].exitStatus, 2, 'stored, with its bytes, without its tag');
+  const faulted = await run(t, storeToFreshPage, { policy: { regime: 'cheribsd-strict' } });
+  t.is(faulted[0].termsig, SIGSEGV);
+});
+
+test('read(2) on a socket answers the byte count', async (t) => {
+  const out = await run(
+    t,
+    `import { AF_UNIX, SOCK_STREAM, PAGE_SIZE, PROT_READ, PROT_WRITE, MAP_ANON, MAP_PRIVATE } from 'cherisim';
+     export function main(sys: any) {
+       const [a, b] = sys.socketpair(AF_UNIX, SOCK_STREAM, 0);
+       const p = sys.mmap(null, PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_ANON | MAP_PRIVATE, -1, 0);
+       sys.storeBytes(p, 0, [1, 2, 3, 4, 5]);
+       sys.write(a, p, 5);
+       const n = sys.read(b, sys.incOffset(p, 64), 16);
+       return typeof n === 'number' ? n : 99;
+     }`,
+  );
+  t.is(out[0].exitStatus, 5);
+});

@@ -107,6 +107,8 @@ interface ThreadRt {
 }
 
 const CORES = availableParallelism();
+/* Calls whose result is td.retobj; every other call answers td.retval (read on a socket sets retobj too). */
+const OBJECT_RESULTS = new Set(['mincore', 'pipe', 'socketpair', 'recvmsg', 'waitpid', 'sigaction']);
 const threadMainUrl = new URL('../thread/thread_main.js', import.meta.url);
 const RUNTIME_CALLS: Record<number, string> = {
   [SYS_TRAP_PAGE]: 'trap_page',
@@ -422,7 +424,7 @@ export class System {
       const p = t.proc;
       const errno = syscall(this.kernel, p.pid, name, args);
       if (errno === ERESTART) return null;
-      let value: unknown = p.td.retobj ?? p.td.retval;
+      let value: unknown = OBJECT_RESULTS.has(name) ? p.td.retobj : p.td.retval;
       if (name === 'shmat' && errno === 0)
         value = { va: p.td.retval, size: p.sysvAttach.get(p.td.retval)?.size ?? 0 };
       if (p.state !== 'run') this.#processEnded(p);

@@ -172,7 +172,8 @@ function guestApi(ctx: GuestApiContext): Record<string, HostFunction> {
             e.vaddr,
             PAGE_FAULT_ACCESS.indexOf(e.access),
             PAGE_FAULT_CAUSE.indexOf(e.cause),
-            ...(e.cause === 'cap-store' && storeWords ? storeWords() : []),
+            /* a tagged store's bytes, whatever the cause, so that a store-strip kernel can store them untagged */
+            ...(e.access === 'cap-store' && storeWords ? storeWords() : []),
           ]);
         else if (e instanceof CapabilityFault) reply = side.syscall(SYS_TRAP_CAP, [e.code, e.vaddr]);
         else if (e instanceof AlignmentFault) reply = side.syscall(SYS_TRAP_ALIGN, [e.vaddr]);
