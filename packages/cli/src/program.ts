@@ -8,6 +8,8 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { register as registerBench } from './commands/bench.js';
 import { register as registerCap } from './commands/cap.js';
+import { register as registerLeakMatrix } from './commands/leak_matrix.js';
+import { register as registerRun } from './commands/run.js';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1; /* a check ran and found mismatches or failures */
@@ -33,7 +35,12 @@ export class CliError extends Error {
 }
 
 /* Every verb, in the order `cherisim --help` lists them. */
-const VERBS: readonly ((program: Command) => void)[] = [registerCap, registerBench];
+const VERBS: readonly ((program: Command) => void)[] = [
+  registerRun,
+  registerLeakMatrix,
+  registerCap,
+  registerBench,
+];
 
 const exitCodes = new WeakMap<Command, number>();
 
