@@ -226,7 +226,9 @@ export function main(sys: any) {
 }`;
 
 test('R5 store-strip switch: a tagged store to a fresh page without cap-store permission lands untagged', async (t) => {
-  const out = await run(t, storeToFreshPage, { policy: { regime: 'cheribsd-strict', storeCapFault: 'strip' } });
+  const out = await run(t, storeToFreshPage, {
+    policy: { regime: 'cheribsd-strict', storeCapFault: 'strip' },
+  });
   t.is(out[0].exitStatus, 2, 'stored, with its bytes, without its tag');
   const faulted = await run(t, storeToFreshPage, { policy: { regime: 'cheribsd-strict' } });
   t.is(faulted[0].termsig, SIGSEGV);
