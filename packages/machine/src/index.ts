@@ -9,3 +9,4 @@ export * from './mmu/pte.js';
 export * from './param.js';
 export * from './phys/granule.js';
 export * from './phys/physmem.js';
+export * from './phys/tag_sweep.js';

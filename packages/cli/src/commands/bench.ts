@@ -6,9 +6,10 @@
 import { runStwBench, runSyscallBench } from '@cherisim/workers';
 import type { Command } from 'commander';
 import { runMachineBench } from '../bench/machine_bench.js';
+import { formatSweepBench, runSweepBench } from '../bench/sweep_bench.js';
 import { CliError } from '../program.js';
 
-const SUITES = ['machine', 'syscall', 'stw'] as const;
+const SUITES = ['machine', 'syscall', 'stw', 'sweep'] as const;
 type Suite = (typeof SUITES)[number];
 
 export function register(program: Command): void {
@@ -65,6 +66,14 @@ export function register(program: Command): void {
             console.log(
               `  ${String(r.threads).padStart(2)} threads   p50 ${us(r.p50Us)}   p99 ${us(r.p99Us)}   max ${us(r.maxUs)}`,
             );
+        }
+      }
+      if (chosen.includes('sweep')) {
+        const r = runSweepBench(quick ? { sizesMiB: [64], reps: 2 } : {});
+        out.sweep = r;
+        if (!opts.json) {
+          console.log('revocation sweep vs a bare tag-plane scan (target ≤ 1.5×)');
+          for (const line of formatSweepBench(r)) console.log(`  ${line}`);
         }
       }
       if (opts.json) console.log(JSON.stringify(out));

@@ -6,5 +6,6 @@ export * from './cap_otype.js';
 export * from './cap_perms.js';
 export * from './capability.js';
 export * from './cc128.js';
+export * from './cc128_base.js';
 export * from './cc128_fast.js';
 export * from './cc128_vectors.js';
