@@ -4,6 +4,7 @@
  * and the answer is an errno, never a host exception.
  */
 import { EAGAIN, ENOSYS, ERESTART, ESRCH } from '../sys/errno.js';
+import type { CheriRevokeShadowSlice, CheriRevokeSyscallInfo } from '../sys/revoke.js';
 import type { Siginfo } from '../sys/signal.js';
 import { SysError } from '../sys/sys_error.js';
 import type { CapBits, GuestCpu } from '../vm/machine_if.js';
@@ -16,6 +17,7 @@ import {
   sysMsync,
   sysMunmap,
 } from '../vm/vm_mmap.js';
+import { sysCheriRevoke, sysCheriRevokeGetShadow } from './kern_cheri_revoke.js';
 import { sysExit, sysFork, sysGetpid, sysGetppid, sysWaitpid, type WaitResult } from './kern_proc.js';
 import { sysKill, sysSigaction } from './kern_sig.js';
 import type { Kernel } from './kernel.js';
@@ -71,6 +73,8 @@ export const SYSENT: Readonly<Record<string, SyscallFn>> = {
   getppid: sysGetppid,
   kill: sysKill,
   sigaction: sysSigaction,
+  cheri_revoke: sysCheriRevoke,
+  cheri_revoke_get_shadow: sysCheriRevokeGetShadow,
 };
 export type SyscallName = keyof typeof SYSENT;
 
@@ -220,6 +224,16 @@ export class ProcHandle {
   sigaction(sig: number, handler?: SigHandler): SigHandler {
     this.#call('sigaction', sig, handler);
     return this.proc.td.retobj as SigHandler;
+  }
+  /* cheri_revoke(flags, start_epoch) -> the published epochs (and stats with TAKE_STATS). */
+  cheri_revoke(flags: number, startEpoch = 0): CheriRevokeSyscallInfo {
+    this.#call('cheri_revoke', flags, startEpoch);
+    return this.proc.td.retobj as CheriRevokeSyscallInfo;
+  }
+  /* cheri_revoke_get_shadow(flags, arena, length) -> the shadow slice (NOVMMAP*) or the info struct. */
+  cheri_revoke_get_shadow(flags: number, arena = 0, length = 0): CheriRevokeShadowSlice | unknown {
+    this.#call('cheri_revoke_get_shadow', flags, arena, length);
+    return this.proc.td.retobj;
   }
 
   /* Guest memory accesses (the thread's loads and stores). */

@@ -43,6 +43,7 @@ import {
   KERN_SUCCESS,
 } from '../vm/vm.js';
 import { vmFault } from '../vm/vm_fault.js';
+import { revokeLoadBarrierFault } from './kern_cheri_revoke.js';
 import { siginfo, trapsignal } from './kern_sig.js';
 import type { Kernel } from './kernel.js';
 import type { Thread } from './proc.js';
@@ -122,6 +123,7 @@ export function trapPageFault(
   const p = td.proc;
   if (p.state !== 'run') return 'killed';
   const vms = p.vmspace!;
+  if (fault.cause === 'cap-load-gen') return revokeLoadBarrierFault(k, td, fault.vaddr); /* R47 */
   const rv = vmFault(k.vm, vms, fault.vaddr, fault.access);
   if (rv === KERN_SUCCESS) return 'retry';
   if (rv === KERN_CAP_STORE_FAILURE && k.policy.storeCapFault === 'strip' && capBytes !== undefined) {

@@ -43,6 +43,8 @@ export interface Pmap {
   readonly mmu: MmuControlLike & { loadGen?: number };
   resident: number /* present PTEs */;
   map: VmMap | null /* the map this pmap backs (set by vmspaceAlloc) */;
+  /* (k) revocation (R47): enter m with a stale capability load generation (set by vmspaceAlloc) */
+  capLoadGenStale: ((m: VmPage) => boolean) | null;
 }
 
 /* pmap_pinit: a page-table root from the frame allocator; null when memory is exhausted. */
@@ -56,6 +58,7 @@ export function pmapPinit(vm: VmContext): Pmap | null {
     mmu: vm.machine.createMmuControl(root),
     resident: 0,
     map: null,
+    capLoadGenStale: null,
   };
 }
 
@@ -102,7 +105,7 @@ export function pmapEnter(pmap: Pmap, va: number, m: VmPage, prot: VmProt): bool
   KASSERT(va % 4096 === 0 && va >= 0 && va < VA_LIMIT, () => `pmapEnter: bad va ${va}`);
   const old = pmap.pt.lookup(va);
   let flags = pmapProtToPte(prot);
-  if (pmap.mmu.loadGen === 1) flags |= PTE_CLG;
+  if ((pmap.mmu.loadGen === 1) !== (pmap.capLoadGenStale?.(m) === true)) flags |= PTE_CLG;
   if (old & PTE_V) {
     const oldPfn = ptePfn(old);
     if (oldPfn === m.pfn) {
@@ -194,4 +197,54 @@ export function pmapRelease(pmap: Pmap): void {
   pmap.pt.destroy((pfn) => pmap.vm.phys.frameUnref(pfn));
   pmap.vm.phys.frameUnref(pmap.rootPfn);
   pmap.mmu.bumpTlbGen();
+}
+
+/*
+ * Revocation (R47, CheriBSD pmap_caploadgen_next): flip the address space's capability load
+ * generation; every present PTE is now stale, so the first tagged load through each page
+ * traps ('cap-load-gen').  Flushes the TLBs.  False if this machine has no load generation.
+ */
+export function pmapCapLoadGenNext(pmap: Pmap): boolean {
+  const gen = pmap.mmu.loadGen;
+  if (gen === undefined) return false;
+  pmap.mmu.loadGen = gen ^ 1;
+  return true;
+}
+
+/* Revocation (cf. pmap_caploadgen_update): give the PTE at va the current load generation. */
+export function pmapCapLoadGenUpdate(pmap: Pmap, va: number): void {
+  const pte = pmap.pt.lookup(va);
+  if ((pte & PTE_V) === 0) return;
+  const want = pmap.mmu.loadGen === 1 ? PTE_CLG : 0;
+  if ((pte & PTE_CLG) === want) return;
+  pmap.pt.enter(va, (pte & ~PTE_CLG) | want, () => -1);
+  pmap.mmu.bumpTlbGen();
+}
+
+/* Revocation, closing a load-side epoch: every present PTE gets the current load generation. */
+export function pmapCapLoadGenUpdateAll(pmap: Pmap): void {
+  if (pmap.resident === 0) return;
+  const want = pmap.mmu.loadGen === 1 ? PTE_CLG : 0;
+  const changes: [number, number][] = [];
+  pmap.pt.forEach(0, VA_LIMIT, (va, pte) => {
+    if ((pte & PTE_CLG) !== want) changes.push([va, (pte & ~PTE_CLG) | want]);
+  });
+  for (const [va, npte] of changes) pmap.pt.enter(va, npte, () => -1);
+  if (changes.length > 0) pmap.mmu.bumpTlbGen();
+}
+
+/*
+ * Revocation visit: fold the cap-dirty bits of every mapping of m into its flags and clear
+ * them in the PTEs, so that a capability stored after this point marks the page CAPDIRTY
+ * again (the store-side final pass revisits those).  Flushes the TLBs of those pmaps (the
+ * machine caches PTE_CD in its translations).
+ */
+export function pmapSyncClearCapDirty(m: VmPage): void {
+  for (const { pmap, va } of m.pv) {
+    const pte = pmap.pt.lookup(va);
+    if ((pte & PTE_CD) === 0) continue;
+    syncCapDirty(m, pte);
+    pmap.pt.enter(va, pte & ~PTE_CD, () => -1);
+    pmap.mmu.bumpTlbGen();
+  }
 }

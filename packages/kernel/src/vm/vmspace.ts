@@ -14,6 +14,12 @@ import {
   VM_PROT_WRITE,
   VM_PROT_WRITE_CAP,
 } from './vm.js';
+import {
+  type VmCheriRevokeState,
+  vmCheriRevokeLoadGenStale,
+  vmCheriRevokeStateForkInto,
+  vmCheriRevokeStateInit,
+} from './vm_cheri_revoke_state.js';
 import type { VmContext } from './vm_context.js';
 import {
   MAP_ENTRY_COW,
@@ -34,6 +40,7 @@ export interface Vmspace {
   readonly id: number /* (c) never reused: the identity shm ownership binds to (R22) */;
   readonly map: VmMap;
   readonly pmap: Pmap;
+  readonly revoke: VmCheriRevokeState /* (k) revocation epochs, state, shadow (R40-R47) */;
 }
 
 /* vmspace_alloc; null when no frame is left for the page-table root. */
@@ -44,7 +51,9 @@ export function vmspaceAlloc(vm: VmContext): Vmspace | null {
   vm.liveVmspaces.add(id);
   const map = vmMapInit(pmap, VM_MIN_USER_ADDRESS, VM_MAX_USER_ADDRESS);
   pmap.map = map;
-  return { magic: VMSPACE_MAGIC, id, map, pmap };
+  const revoke = vmCheriRevokeStateInit();
+  pmap.capLoadGenStale = (m) => vmCheriRevokeLoadGenStale(revoke, m);
+  return { magic: VMSPACE_MAGIC, id, map, pmap, revoke };
 }
 
 /* vmspace_free: unmap everything, release the page tables, forget the id. */
@@ -69,6 +78,7 @@ function entryShadow(vm: VmContext, e: VmMapEntry): void {
 export function vmspaceFork(vm: VmContext, vm1: Vmspace): Vmspace | null {
   const vm2 = vmspaceAlloc(vm);
   if (vm2 === null) return null;
+  vmCheriRevokeStateForkInto(vm1.revoke, vm2.revoke); /* R43 [I] */
   for (const old of vm1.map.entries) {
     switch (old.inheritance) {
       case VM_INHERIT_NONE:
