@@ -21,6 +21,10 @@ import {
   type Kernel,
   MAP_ENTRY_COW,
   type Proc,
+  revokeAbort,
+  revokeBegin,
+  revokeEnd,
+  revokeWhileStopped,
   SI_KERNEL,
   SIGABRT,
   SIGKILL,
@@ -43,6 +47,7 @@ import {
   PAGE_FAULT_ACCESS,
   PAGE_FAULT_CAUSE,
   SYS_ABORT,
+  SYS_CHERI_REVOKE,
   SYS_FORK,
   SYS_THREAD_CREATE,
   SYS_THREAD_EXIT,
@@ -108,7 +113,15 @@ interface ThreadRt {
 
 const CORES = availableParallelism();
 /* Calls whose result is td.retobj; every other call answers td.retval (read on a socket sets retobj too). */
-const OBJECT_RESULTS = new Set(['mincore', 'pipe', 'socketpair', 'recvmsg', 'waitpid', 'sigaction']);
+const OBJECT_RESULTS = new Set([
+  'mincore',
+  'pipe',
+  'socketpair',
+  'recvmsg',
+  'waitpid',
+  'sigaction',
+  'cheri_revoke_get_shadow',
+]);
 const threadMainUrl = new URL('../thread/thread_main.js', import.meta.url);
 const RUNTIME_CALLS: Record<number, string> = {
   [SYS_TRAP_PAGE]: 'trap_page',
@@ -119,6 +132,7 @@ const RUNTIME_CALLS: Record<number, string> = {
   [SYS_THREAD_CREATE]: 'thread_create',
   [SYS_THREAD_EXIT]: 'thread_exit',
   [SYS_THREAD_JOIN]: 'thread_join',
+  [SYS_CHERI_REVOKE]: 'cheri_revoke',
 };
 const SIG_NAMES: Record<number, string> = {
   6: 'SIGABRT',
@@ -412,6 +426,8 @@ export class System {
         return { errno: 0, value: 0 };
       case SYS_THREAD_JOIN:
         return this.#join(t, Number(args[0]));
+      case SYS_CHERI_REVOKE:
+        return this.#cheriRevoke(t, args[0], args[1]);
     }
     const name = KERNEL_SYSCALLS[no];
     if (name === undefined) return { errno: 78 /* ENOSYS */, value: undefined };
@@ -467,6 +483,51 @@ export class System {
       } while (this.#wakeAgain);
     } finally {
       this.#waking = false;
+    }
+  }
+
+  /*
+   * cheri_revoke, driven through the kernel's phases: begin (fast outs, open the epoch, the
+   * concurrent pass with the world running), stop every thread of the process, scan their
+   * register files and the pages dirtied since, resume, close.  A caller that finds another
+   * pass busy is parked until state changes (R45).
+   */
+  async #cheriRevoke(t: ThreadRt, flags: unknown, start: unknown): Promise<SyscallReply> {
+    const k = this.kernel;
+    const p = t.proc;
+    for (;;) {
+      if (p.state !== 'run') return { errno: ESRCH, value: null };
+      const r = revokeBegin(k, p.td, flags, start);
+      if (r.done) {
+        if (r.errno !== ERESTART) return { errno: r.errno, value: p.td.retobj };
+        await new Promise<void>((resolve) =>
+          this.#parked.push(() => {
+            resolve();
+            return true;
+          }),
+        );
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        continue;
+      }
+      const pass = r.pass;
+      try {
+        await this.threadSingle(p.pid);
+      } catch (err) {
+        this.log.warn({ err, pid: p.pid }, 'cheri_revoke: could not stop the world');
+        return { errno: revokeAbort(k, pass), value: null };
+      }
+      try {
+        revokeWhileStopped(
+          k,
+          pass,
+          (this.#threads.get(p.pid) ?? []).map((x) => x.regs),
+        );
+      } finally {
+        this.threadResume(p.pid);
+      }
+      const errno = revokeEnd(k, pass);
+      this.#wakeParked();
+      return { errno, value: p.td.retobj };
     }
   }
 

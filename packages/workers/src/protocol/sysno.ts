@@ -35,6 +35,7 @@ export const KERNEL_SYSCALLS = [
   'getpid',
   'getppid',
   'kill',
+  'cheri_revoke_get_shadow',
 ] as const;
 
 export type KernelSyscall = (typeof KERNEL_SYSCALLS)[number];
@@ -48,6 +49,7 @@ export const SYS_ABORT = 104; /* (reason): an uncaught guest exception ends the 
 export const SYS_THREAD_CREATE = 105; /* (entry, arg, live handles) → tid */
 export const SYS_THREAD_EXIT = 106; /* (return value): a thread other than the first returned */
 export const SYS_THREAD_JOIN = 107; /* (tid) → that thread's return value, once it has ended */
+export const SYS_CHERI_REVOKE = 108; /* (flags, start epoch) → CheriRevokeSyscallInfo; stops the world */
 
 export function sysno(name: KernelSyscall): number {
   return KERNEL_SYSCALLS.indexOf(name);

@@ -39,6 +39,7 @@ import {
   type KernelSyscall,
   PAGE_FAULT_ACCESS,
   PAGE_FAULT_CAUSE,
+  SYS_CHERI_REVOKE,
   SYS_FORK,
   SYS_THREAD_CREATE,
   SYS_THREAD_JOIN,
@@ -360,6 +361,36 @@ function guestApi(ctx: GuestApiContext): Record<string, HostFunction> {
       const r = side.syscall(SYS_THREAD_JOIN, [tid]);
       if (r.errno !== 0) throw new GuestSysError('thread_join', ctx.errnoName(r.errno), r.errno);
       return r.value;
+    },
+    /* cheri_revoke(flags, start_epoch) → { epochs: { enqueue, dequeue }, stats } (R43–R46) */
+    cheri_revoke: (flags: number, startEpoch: number) => {
+      side.safepoint();
+      const r = side.syscall(SYS_CHERI_REVOKE, [flags, startEpoch]);
+      if (r.errno !== 0) throw new GuestSysError('cheri_revoke', ctx.errnoName(r.errno), r.errno);
+      return r.value;
+    },
+    /*
+     * cheri_revoke_get_shadow(CHERI_REVOKE_SHADOW_NOVMMAP, arena) → a data capability to the
+     * arena's slice of the shadow bitmap (R40: the arena must be tagged (EINVAL) and carry the
+     * VMEM software permission (EPERM)); INFO_STRUCT → the published epochs.
+     */
+    cheri_revoke_get_shadow: (selector: number, arena?: unknown) => {
+      if (selector !== 0 /* CHERI_REVOKE_SHADOW_NOVMMAP */)
+        return call('cheri_revoke_get_shadow', selector, 0, 0);
+      const a = cap(arena);
+      if (!a.tag) throw new GuestSysError('cheri_revoke_get_shadow', 'EINVAL', 22, 'untagged arena');
+      if ((a.perms & CHERI_PERM_SW_VMEM) === 0)
+        throw new GuestSysError('cheri_revoke_get_shadow', 'EPERM', 1, 'arena lacks the VMEM permission');
+      const slice = call('cheri_revoke_get_shadow', selector, num(a.base), num(a.length)) as {
+        base: number;
+        length: number;
+      };
+      const c = capSetBounds(
+        capSetAddr(regs.get(ROOT), BigInt(slice.base), ROOT),
+        BigInt(slice.length),
+        ROOT,
+      ).cap;
+      return put(capAndPerms(c, CHERI_PERM_GLOBAL | CHERI_PERM_LOAD | CHERI_PERM_STORE, ROOT));
     },
     exit: (status: number) => {
       call('exit', status);

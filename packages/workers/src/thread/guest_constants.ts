@@ -7,7 +7,7 @@ import * as kernel from '@cherisim/kernel';
 import * as machine from '@cherisim/machine';
 
 const ABI_NAME =
-  /^(PROT_|MAP_|MINCORE_|MS_|INHERIT_|MADV_|SHM_|MFD_|O_|SEEK_|AF_|SOCK_|SCM_|MSG_|IPC_|SIG|SEGV_|BUS_|TRAPNO_|WNOHANG$|W[A-Z]+$|CLD_)/;
+  /^(PROT_|MAP_|MINCORE_|MS_|INHERIT_|MADV_|SHM_|MFD_|O_|SEEK_|AF_|SOCK_|SCM_|MSG_|IPC_|SIG|SEGV_|BUS_|TRAPNO_|CHERI_REVOKE_|WNOHANG$|W[A-Z]+$|CLD_)/;
 
 function pick(ns: Record<string, unknown>, keep: (name: string) => boolean): Record<string, number> {
   const out: Record<string, number> = {};
