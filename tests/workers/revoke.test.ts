@@ -45,10 +45,16 @@ export function holder(sys: any, { arena, victim }: any) {
 
 for (const side of ['store', 'load'] as const) {
   test(`${side}-side revocation across threads revokes painted capabilities in memory and registers, and nothing else`, async (t) => {
-    const sys = new System({ physBytes: 16 * 1024 * 1024 });
+    const sys = new System({ physBytes: 16 * 1024 * 1024, checkRevocation: true });
     t.teardown(() => sys.shutdown());
     const out = await sys.run({ filename: 'revoke.ts', source: program }, 'main', [side === 'load']);
     t.is(out[0].reason, null);
     t.is(out[0].exitStatus, 63, `bits ${out[0].exitStatus?.toString(2)}`);
+    const r = sys.revocationReport();
+    t.is(r.epochsClosed, 1);
+    t.is(r.checks, 1);
+    t.deepEqual(r.firstViolations, [], 'the independent checker finds nothing left');
+    t.true(r.capsRevoked >= 3, `revoked ${r.capsRevoked}: the stored copies and the registers`);
+    t.is(r.pausesMs.length, 1);
   });
 }

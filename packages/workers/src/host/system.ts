@@ -14,6 +14,7 @@ import { Worker } from 'node:worker_threads';
 import {
   bindMachine,
   type CheriPolicy,
+  cheriRevokeCheck,
   createKernel,
   ERESTART,
   ESRCH,
@@ -21,6 +22,7 @@ import {
   type Kernel,
   MAP_ENTRY_COW,
   type Proc,
+  type RevokeCheckReport,
   revokeAbort,
   revokeBegin,
   revokeEnd,
@@ -79,6 +81,19 @@ export interface SystemOptions {
   readonly registers?: number /* general capability registers per thread (guest handles) */;
   readonly logger?: Logger;
   readonly trace?: string /* NDJSON event trace file */;
+  /* run the independent revocation checker after every closed epoch (stress tests) */
+  readonly checkRevocation?: boolean;
+}
+
+/** What the revocations of a run did, for stress reports (System.revocationReport). */
+export interface RevocationReport {
+  epochsClosed: number;
+  passes: number;
+  capsRevoked: number /* memory and registers */;
+  pausesMs: number[] /* stop-the-world duration of each pass */;
+  checks: number;
+  violations: number;
+  firstViolations: { pid: number; kind: string; where: string; cap: string }[];
 }
 
 export interface GuestProgramSource {
@@ -162,6 +177,15 @@ export class System {
   #watchdog: NodeJS.Timeout | null = null;
   #idle: (() => void) | null = null;
   readonly #tracer: Tracer | null;
+  readonly #revocation: RevocationReport = {
+    epochsClosed: 0,
+    passes: 0,
+    capsRevoked: 0,
+    pausesMs: [],
+    checks: 0,
+    violations: 0,
+    firstViolations: [],
+  };
   #waking = false;
   #wakeAgain = false;
 
@@ -510,25 +534,58 @@ export class System {
         continue;
       }
       const pass = r.pass;
+      const vms = p.vmspace!;
+      const before = { ...vms.revoke.stats };
+      const check = this.#opts.checkRevocation === true && pass.close;
+      const t0 = performance.now();
       try {
         await this.threadSingle(p.pid);
       } catch (err) {
         this.log.warn({ err, pid: p.pid }, 'cheri_revoke: could not stop the world');
         return { errno: revokeAbort(k, pass), value: null };
       }
+      const regFiles = () => (this.#threads.get(p.pid) ?? []).map((x) => x.regs);
+      let errno: number;
       try {
-        revokeWhileStopped(
-          k,
-          pass,
-          (this.#threads.get(p.pid) ?? []).map((x) => x.regs),
-        );
+        revokeWhileStopped(k, pass, regFiles());
+        if (!check) {
+          this.threadResume(p.pid);
+          this.#revocation.pausesMs.push(performance.now() - t0);
+        }
+        errno = revokeEnd(k, pass);
+        if (check) {
+          /* with the world still stopped: nothing can paint or store between close and check */
+          this.#revocation.pausesMs.push(performance.now() - t0);
+          this.#recordCheck(p, cheriRevokeCheck(k, vms, regFiles()));
+        }
       } finally {
-        this.threadResume(p.pid);
+        if (check) this.threadResume(p.pid);
       }
-      const errno = revokeEnd(k, pass);
+      const after = vms.revoke.stats;
+      const delta = (f: 'caps_cleared' | 'regs_cleared') =>
+        after[f] >= before[f] ? after[f] - before[f] : after[f];
+      this.#revocation.passes++;
+      this.#revocation.capsRevoked += delta('caps_cleared') + delta('regs_cleared');
+      if (pass.close && errno === 0) this.#revocation.epochsClosed++;
       this.#wakeParked();
       return { errno, value: p.td.retobj };
     }
+  }
+
+  #recordCheck(p: Proc, report: RevokeCheckReport): void {
+    const r = this.#revocation;
+    r.checks++;
+    r.violations += report.violations.length;
+    for (const v of report.violations.slice(0, Math.max(0, 10 - r.firstViolations.length)))
+      r.firstViolations.push({ pid: p.pid, kind: v.kind, where: v.where, cap: v.cap });
+    if (!report.ok)
+      this.log.error({ pid: p.pid, violations: report.violations.length }, 'revocation checker');
+  }
+
+  /** Revocation activity so far (epochs, capabilities revoked, pauses, checker results). */
+  revocationReport(): RevocationReport {
+    const r = this.#revocation;
+    return { ...r, pausesMs: [...r.pausesMs], firstViolations: [...r.firstViolations] };
   }
 
   /* thread_join: the joined thread's return value once it has returned (EINVAL: not ours). */
