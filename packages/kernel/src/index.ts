@@ -11,6 +11,7 @@ export * from './kern/proc.js';
 export * from './kern/revoke_checker.js';
 export * from './kern/syscalls.js';
 export * from './kern/trap.js';
+export { SHM_LARGEPAGE_SIZES, sysShmCreateLargepage } from './kern/uipc_shm.js';
 export * from './kern/uipc_syscalls.js';
 export * from './sys/errno.js';
 export * from './sys/fcntl.js';

@@ -34,7 +34,7 @@ import {
 } from './sys_generic.js';
 import { sysShmat, sysShmctl, sysShmdt, sysShmget } from './sysv_shm.js';
 import { guestAccess, ProcessTerminated } from './trap.js';
-import { sysMemfdCreate, sysShmOpen, sysShmUnlink } from './uipc_shm.js';
+import { sysMemfdCreate, sysShmCreateLargepage, sysShmOpen, sysShmUnlink } from './uipc_shm.js';
 import { type MsgHdr, type RecvResult, sysRecvmsg, sysSendmsg, sysSocketpair } from './uipc_syscalls.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: system-call arguments are untrusted values of any type
@@ -49,6 +49,7 @@ export const SYSENT: Readonly<Record<string, SyscallFn>> = {
   mincore: sysMincore,
   msync: sysMsync,
   shm_open: sysShmOpen,
+  shm_create_largepage: sysShmCreateLargepage,
   shm_unlink: sysShmUnlink,
   memfd_create: sysMemfdCreate,
   ftruncate: sysFtruncate,
@@ -145,6 +146,15 @@ export class ProcHandle {
   }
   shm_open(path: string | number, flags: number, mode = 0o600): number {
     return this.#call('shm_open', path, flags, mode);
+  }
+  shm_create_largepage(
+    path: string | number,
+    flags: number,
+    psind: number,
+    allocPolicy = 0,
+    mode = 0o600,
+  ): number {
+    return this.#call('shm_create_largepage', path, flags, psind, allocPolicy, mode);
   }
   shm_unlink(path: string): void {
     this.#call('shm_unlink', path);

@@ -21,6 +21,7 @@ import {
 } from '../sys/fcntl.js';
 import { KASSERT } from '../sys/kassert.js';
 import { MFD_CLOEXEC, MFD_SHARECAP, SHM_ANON } from '../sys/mman.js';
+import { PAGE_SIZE } from '../vm/machine_if.js';
 import {
   OBJ_HASCAP,
   OBJ_SHARECAP,
@@ -49,11 +50,19 @@ export interface ShmFd {
   size: number /* (k) bytes */;
   path: string | null /* (k) null for SHM_ANON / memfd or once unlinked */;
   refCount: number /* (k) the name + open files */;
+  pageSize: number /* (k) PAGE_SIZE, or the large page size of shm_create_largepage (M12) */;
 }
 
 function shmAlloc(k: Kernel, kind: 'shm' | 'memfd', shareCap: boolean): ShmFd {
   const obj = vmObjectAllocate(k.vm, kind, 0, OBJ_HASCAP | (shareCap ? OBJ_SHARECAP : 0));
-  const shm: ShmFd = { magic: SHMFD_MAGIC, object: obj, size: 0, path: null, refCount: 1 };
+  const shm: ShmFd = {
+    magic: SHMFD_MAGIC,
+    object: obj,
+    size: 0,
+    path: null,
+    refCount: 1,
+    pageSize: PAGE_SIZE,
+  };
   k.shmObjects.add(shm);
   return shm;
 }
@@ -168,9 +177,46 @@ export function sysMemfdCreate(k: Kernel, td: Thread, name: unknown, flags: unkn
   return installShm(td, shm, O_RDWR, (f & MFD_CLOEXEC) !== 0, k);
 }
 
-/* ftruncate on an shm object */
+/*
+ * Large page sizes by psind, as FreeBSD amd64's pagesizes[] (4 KiB, 2 MiB, 1 GiB).  The
+ * simulated object is still backed by 4 KiB frames: the large page size only governs the
+ * object's size and mapping granularity, which is what CheriBSD's test observes (M12).
+ */
+export const SHM_LARGEPAGE_SIZES = [PAGE_SIZE, 2 * 1024 * 1024, 1024 * 1024 * 1024] as const;
+
+/* shm_create_largepage(path | SHM_ANON, flags, psind, alloc_policy, mode) -> fd */
+export function sysShmCreateLargepage(
+  k: Kernel,
+  td: Thread,
+  path: unknown,
+  flags: unknown,
+  psind: unknown,
+  allocPolicy: unknown,
+  mode: unknown,
+): number {
+  if (
+    typeof psind !== 'number' ||
+    !Number.isInteger(psind) ||
+    psind < 1 ||
+    psind >= SHM_LARGEPAGE_SIZES.length
+  )
+    return k.syserr(td, EINVAL, 'no such large page size index');
+  if (allocPolicy !== 0 && allocPolicy !== 1) return k.syserr(td, EINVAL, 'unknown allocation policy');
+  if (typeof flags !== 'number' || (flags & O_CREAT) === 0)
+    return k.syserr(td, EINVAL, 'O_CREAT is required');
+  const e = sysShmOpen(k, td, path, flags, mode);
+  if (e !== 0) return e;
+  const shm = td.proc.fd!.files[td.retval]!.shm!;
+  if (shm.size !== 0 && shm.pageSize !== SHM_LARGEPAGE_SIZES[psind])
+    return k.syserr(td, EINVAL, 'exists with another page size');
+  shm.pageSize = SHM_LARGEPAGE_SIZES[psind];
+  return 0;
+}
+
+/* ftruncate on an shm object (a large-page object only in whole large pages) */
 export function shmTruncate(k: Kernel, shm: ShmFd, length: number): number {
   if (length > 2 ** 40) return ENOMEM;
+  if (length % shm.pageSize !== 0) return EINVAL;
   objectTruncate(k.vm, shm.object, length);
   shm.size = length;
   return 0;

@@ -256,6 +256,9 @@ export function sysMmap(
     const s = mmapSource(k, td, fp);
     if (typeof s === 'number') return k.syserr(td, s, 'descriptor cannot be mapped');
     src = s;
+    const lp = fp.type === 'shm' ? fp.shm!.pageSize : PAGE_SIZE;
+    if (lp > PAGE_SIZE && (len % lp !== 0 || pos % lp !== 0))
+      return k.syserr(td, EINVAL, 'large-page object mapped in part of a large page'); /* M12 */
   }
   if (pos > Number.MAX_SAFE_INTEGER - size) return k.syserr(td, EINVAL, 'offset overflow');
   const d = mmapCapDecision(k.policy, {

@@ -36,6 +36,7 @@ export const KERNEL_SYSCALLS = [
   'getppid',
   'kill',
   'cheri_revoke_get_shadow',
+  'shm_create_largepage',
 ] as const;
 
 export type KernelSyscall = (typeof KERNEL_SYSCALLS)[number];

@@ -308,6 +308,13 @@ function guestApi(ctx: GuestApiContext): Record<string, HostFunction> {
     msync: (v: unknown, len: number, flags: number) => void call('msync', num(cap(v).cursor), len, flags),
     shm_open: (path: string | number, flags: number, mode = 0o600) => call('shm_open', path, flags, mode),
     shm_unlink: (path: string) => void call('shm_unlink', path),
+    shm_create_largepage: (
+      path: string | number,
+      flags: number,
+      psind: number,
+      allocPolicy = 0,
+      mode = 0o600,
+    ) => call('shm_create_largepage', path, flags, psind, allocPolicy, mode),
     memfd_create: (name: string, flags = 0) => call('memfd_create', name, flags),
     ftruncate: (fd: number, len: number) => void call('ftruncate', fd, len),
     open: (path: string, flags: number, mode = 0o644) => call('open', path, flags, mode),
