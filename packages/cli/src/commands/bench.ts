@@ -6,10 +6,11 @@
 import { runStwBench, runSyscallBench } from '@cherisim/workers';
 import type { Command } from 'commander';
 import { runMachineBench } from '../bench/machine_bench.js';
+import { formatRevokeBench, runRevokeBench } from '../bench/revoke_bench.js';
 import { formatSweepBench, runSweepBench } from '../bench/sweep_bench.js';
 import { CliError } from '../program.js';
 
-const SUITES = ['machine', 'syscall', 'stw', 'sweep'] as const;
+const SUITES = ['machine', 'syscall', 'stw', 'sweep', 'revoke'] as const;
 type Suite = (typeof SUITES)[number];
 
 export function register(program: Command): void {
@@ -74,6 +75,14 @@ export function register(program: Command): void {
         if (!opts.json) {
           console.log('revocation sweep vs a bare tag-plane scan (target ≤ 1.5×)');
           for (const line of formatSweepBench(r)) console.log(`  ${line}`);
+        }
+      }
+      if (chosen.includes('revoke')) {
+        const rows = runRevokeBench(quick ? { sizesMiB: [64], densities: [0.01] } : {});
+        out.revoke = rows;
+        if (!opts.json) {
+          console.log('revocation pause vs heap size (LAST_PASS; 5% of capabilities painted)');
+          for (const line of formatRevokeBench(rows)) console.log(`  ${line}`);
         }
       }
       if (opts.json) console.log(JSON.stringify(out));
