@@ -2,7 +2,7 @@
  * `cherisim run FILE`: the built CLI, spawned from the repository root, on the examples in
  * examples/ and on bad input (one line on stderr, exit 2).
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
@@ -135,3 +135,24 @@ for (const [what, args, pattern] of badInputs) {
     assertOneLineError(t, r.stderr, pattern);
   });
 }
+
+test('run --trace FILE writes NDJSON events; --log-level sends kernel logs to stderr', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'cherisim-trace-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'trace.ndjson');
+  const r = cherisimSync('run', DESIGN, '--regime', 'cheribsd-dev', '--trace', file, '--log-level', 'debug');
+  t.is(r.code, 1);
+  const events = readFileSync(file, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { ev: string; name?: string });
+  t.true(events.some((e) => e.ev === 'syscall' && e.name === 'fork'));
+  t.true(events.some((e) => e.ev === 'cap-store-shared'));
+  t.regex(r.stderr, /"msg":"exit"/, 'debug logs from the kernel');
+});
+
+test('run with a bad --log-level is one line and exit 2', (t) => {
+  const r = cherisimSync('run', DESIGN, '--log-level', 'loud');
+  t.is(r.code, 2);
+  assertOneLineError(t, r.stderr, /log-level/);
+});

@@ -18,6 +18,7 @@ import {
   System,
 } from '@cherisim/workers';
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import { pino } from 'pino';
 import { CliError, EXIT_FAILED, setExitCode } from '../program.js';
 import { describeOutcome, outcomeJson } from '../report/outcome.js';
 
@@ -29,7 +30,11 @@ interface RunOptions {
   json?: boolean;
   physMib: number;
   watchdogMs: number;
+  trace?: string;
+  logLevel: string;
 }
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 function parsePositive(text: string): number {
   const n = Number(text);
@@ -66,6 +71,15 @@ export function register(program: Command): void {
     .option('--json', 'print {"processes":[…]}')
     .option('--phys-mib <n>', 'physical memory, MiB', parsePositive, 64)
     .option('--watchdog-ms <n>', 'kill a thread that makes no progress for this long', parsePositive, 10_000)
+    .option(
+      '--trace <file>',
+      'write NDJSON events (syscalls, traps, forks, exits, capability stores into shared mappings)',
+    )
+    .addOption(
+      new Option('--log-level <level>', 'kernel and thread logs on stderr (pino)')
+        .choices(LOG_LEVELS)
+        .default('silent'),
+    )
     .action(async (file: string, args: string[], opts: RunOptions, cmd: Command) => {
       const outcomes = await runGuest(file, args.map(parseGuestArg), opts);
       if (opts.json)
@@ -100,6 +114,11 @@ async function runGuest(file: string, args: PlainData[], opts: RunOptions): Prom
     policy: { regime: opts.regime, storeCapFault: opts.storeStrip ? 'strip' : 'fault' },
     physBytes: opts.physMib * 1024 * 1024,
     watchdogMs: opts.watchdogMs,
+    trace: opts.trace,
+    logger:
+      opts.logLevel === 'silent'
+        ? undefined
+        : pino({ level: opts.logLevel }, pino.destination({ dest: 2, sync: true })),
   });
   try {
     return await system.run({ filename: file, source }, opts.entry, args);
