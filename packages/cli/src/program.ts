@@ -10,6 +10,7 @@ import { register as registerBench } from './commands/bench.js';
 import { register as registerCap } from './commands/cap.js';
 import { register as registerLeakMatrix } from './commands/leak_matrix.js';
 import { register as registerRun } from './commands/run.js';
+import { register as registerSuite } from './commands/suite.js';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1; /* a check ran and found mismatches or failures */
@@ -38,6 +39,7 @@ export class CliError extends Error {
 const VERBS: readonly ((program: Command) => void)[] = [
   registerRun,
   registerLeakMatrix,
+  registerSuite,
   registerCap,
   registerBench,
 ];
