@@ -12,7 +12,15 @@ import {
   type RevokeCheckSnapshot,
   vmCheriRevokeShadowByte,
 } from '@cherisim/kernel';
-import { Capability, type CapRegFile, capAndPerms, capBuild, capSetAddr } from '@cherisim/machine';
+import {
+  Capability,
+  type CapRegFile,
+  CHERI_PERM_SW_VMEM,
+  CHERI_PERMS_ALL,
+  capAndPerms,
+  capBuild,
+  capSetAddr,
+} from '@cherisim/machine';
 
 export function capBits(c: Capability): CapBits {
   const [w0, w1, w2, w3] = c.toMemWords();
@@ -30,9 +38,12 @@ export function bitsCap(b: CapBits): Capability {
   );
 }
 
-/* A tagged capability to [base, base+len) whose cursor is `cursor` (default base), optionally perms-masked. */
+/*
+ * A tagged capability to [base, base+len) whose cursor is `cursor` (default base), optionally
+ * perms-masked; without VMEM, as malloc returns them (VMEM-bearing capabilities are exempt).
+ */
 export function capTo(base: number, len: number, cursor = base, permsMask?: number): CapBits {
-  let c = capBuild(base, len);
+  let c = capBuild(base, len, CHERI_PERMS_ALL & ~CHERI_PERM_SW_VMEM);
   if (permsMask !== undefined) c = capAndPerms(c, permsMask);
   if (cursor !== base) c = capSetAddr(c, cursor);
   return capBits(c);

@@ -5,6 +5,8 @@
 import {
   type Capability,
   CapRegFile,
+  CHERI_PERM_SW_VMEM,
+  CHERI_PERMS_ALL,
   capAlmighty,
   capAndPerms,
   capSetAddr,
@@ -66,9 +68,14 @@ export class TestMachine {
   }
 }
 
-/** A tagged capability for [base, base+len) with `perms` (default: all), derived from the almighty one. */
-export function boundedCap(base: number, len: number, perms?: number): Capability {
-  let c = capSetBounds(capSetAddr(capAlmighty(), BigInt(base)), BigInt(len)).cap;
-  if (perms !== undefined) c = capAndPerms(c, perms);
-  return c;
+/**
+ * A tagged capability for [base, base+len) with `perms` (default: all but VMEM, as malloc and
+ * globals have: VMEM-bearing capabilities are exempt from revocation), from the almighty one.
+ */
+export function boundedCap(
+  base: number,
+  len: number,
+  perms = CHERI_PERMS_ALL & ~CHERI_PERM_SW_VMEM,
+): Capability {
+  return capAndPerms(capSetBounds(capSetAddr(capAlmighty(), BigInt(base)), BigInt(len)).cap, perms);
 }

@@ -18,6 +18,7 @@ import {
   CHERI_PERM_GLOBAL,
   CHERI_PERM_LOAD,
   CHERI_PERM_SEAL,
+  CHERI_PERM_SW_VMEM,
   CHERI_PERM_SW0,
   CHERI_PERM_UNSEAL,
   CHERI_PERMS_USERSPACE_DATA,
@@ -273,9 +274,9 @@ function assertUntouched(t: ExecutionContext, phys: PhysMem, slot: number, orig:
 
 /* Capabilities around the painted allocations, by slot; `painted` says which R40 revokes. */
 function population() {
-  const a = boundedCap(PAINT, 0x100, CHERI_PERMS_USERSPACE_DATA);
-  const big = boundedCap(BIG, 0x10000, CHERI_PERMS_USERSPACE_DATA);
-  const below = boundedCap(PAINT - 0x100, 0x200, CHERI_PERMS_USERSPACE_DATA);
+  const a = boundedCap(PAINT, 0x100, CHERI_PERMS_USERSPACE_DATA & ~CHERI_PERM_SW_VMEM);
+  const big = boundedCap(BIG, 0x10000, CHERI_PERMS_USERSPACE_DATA & ~CHERI_PERM_SW_VMEM);
+  const below = boundedCap(PAINT - 0x100, 0x200, CHERI_PERMS_USERSPACE_DATA & ~CHERI_PERM_SW_VMEM);
   return [
     { slot: 0, painted: true, what: 'the allocation', cap: a },
     { slot: 1, painted: true, what: 'derived, cursor moved to its end', cap: capSetAddr(a, PAINT + 0xf0) },
@@ -656,7 +657,7 @@ async function harness(
   const unpaintedCaps = [
     ...[0, 1, 2, 3, 4].map((k) => boundedCap(PAINT + 0x2000 + 0x100 * k, 0x100)),
     capSetAddr(boundedCap(PAINT - 0x100, 0x200), PAINT + 0x20) /* cursor in a painted granule */,
-    capAndPerms(boundedCap(PAINT + 0x3000, 0x100), CHERI_PERMS_USERSPACE_DATA),
+    capAndPerms(boundedCap(PAINT + 0x3000, 0x100), CHERI_PERMS_USERSPACE_DATA & ~CHERI_PERM_SW_VMEM),
     capAndPerms(boundedCap(PAINT + 0x3100, 0x100), 0) /* revoked-looking, unpainted */,
   ];
   const pw = paintedCaps.map((c) => c.toMemWords() as number[]);

@@ -17,7 +17,7 @@
  *       before does not now hold that capability's revoked form (perms 0, unsealed, same
  *       bounds and cursor; or the same bytes untagged under clearTags).
  */
-import { Capability, type CapRegFile } from '@cherisim/machine';
+import { Capability, type CapRegFile, CHERI_PERM_SW_VMEM } from '@cherisim/machine';
 import { PAGE_SIZE } from '../vm/machine_if.js';
 import { VM_PROT_READ_CAP } from '../vm/vm.js';
 import { VM_CHERI_REVOKE_SHADOW_BASE } from '../vm/vm_cheri_revoke_state.js';
@@ -117,7 +117,9 @@ class Checker {
     if (before !== undefined && revokedFormOf(c, before) && !before.equals(c))
       this.violations.push({ kind: 'unpainted-revoked', where, cap: before.toString() });
     if (!c.tag || isRevokedCap(c)) return;
-    if (this.painted(c.base)) this.violations.push({ kind: 'painted-live', where, cap: c.toString() });
+    /* VMEM-bearing capabilities (mmap's) are exempt from revocation, as in CheriBSD */
+    if (this.painted(c.base) && (c.perms & CHERI_PERM_SW_VMEM) === 0)
+      this.violations.push({ kind: 'painted-live', where, cap: c.toString() });
     else this.live.set(where, c);
   }
 

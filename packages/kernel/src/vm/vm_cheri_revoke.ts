@@ -35,6 +35,7 @@ import {
   CAP_REVOKED_W0_KEEP,
   CAP_REVOKED_W1_KEEP,
   type CapRegFile,
+  capHasVmem,
   capIsRevoked,
   capWitness,
   cc128BaseFromMemWords,
@@ -248,7 +249,7 @@ function frameNeedsRevoke(c: RevokeCookie, pfn: number): boolean {
       const w2 = u32[i + 2];
       const w3 = u32[i + 3];
       if (capWitness(w0, w1, w2, w3) !== witness[g]) continue;
-      if (capIsRevoked(true, w0, w1)) continue;
+      if (capIsRevoked(true, w0, w1) || capHasVmem(w1)) continue;
       if (c.painted(cc128BaseFromMemWords(w0, w2, w3))) return true;
     }
   }
@@ -467,7 +468,7 @@ export function vmCheriRevokeRegs(c: RevokeCookie, regs: CapRegFile): number {
     const w1 = w[r + REG_W0 + 1];
     const w2 = w[r + REG_W0 + 2];
     const w3 = w[r + REG_W0 + 3];
-    if (capIsRevoked(true, w0, w1)) continue;
+    if (capIsRevoked(true, w0, w1) || capHasVmem(w1)) continue; /* VMEM: never revoked */
     if (!c.painted(cc128BaseFromMemWords(w0, w2, w3))) continue;
     if (c.clearTags) regs.setWords(i, w0, w1, w2, w3, 0);
     else regs.setWords(i, (w0 & CAP_REVOKED_W0_KEEP) >>> 0, (w1 & CAP_REVOKED_W1_KEEP) >>> 0, w2, w3, 1);

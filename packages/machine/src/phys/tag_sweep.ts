@@ -101,6 +101,17 @@ export const CAP_REVOKED_W1_KEEP = 0x0000e000;
 const W0_LIVE = 0xf8000000 | 0;
 const W1_LIVE = 0xffff1fff | 0;
 
+/*
+ * Capabilities carrying the VMEM software permission are never revoked: they are the
+ * address-space-management capabilities mmap hands out (malloc strips VMEM from what it
+ * returns, and cheribsdtest strips it from the capabilities it expects to be revoked).
+ * GCPERM bit 16 (SW1) is pesbt bit 125: bit 29 of memory word 1 (the XOR mask leaves it).
+ */
+export const W1_SW_VMEM = 1 << 29;
+export function capHasVmem(w1: number): boolean {
+  return (w1 & W1_SW_VMEM) !== 0;
+}
+
 /** Per-frame flags returned by sweepFrames, as CheriBSD's VM_CHERI_REVOKE_PAGE_*. */
 export const SWEEP_PAGE_HASCAPS = 1; /* a live (unrevoked) capability remains in the frame(s) */
 export const SWEEP_PAGE_DIRTY = 2; /* a rewrite lost its race: the frame needs another pass */
@@ -234,7 +245,7 @@ export function sweepFrames(
           }
           const w2 = mem[i + 2];
           const w3 = mem[i + 3];
-          if (!painted(cc128BaseFromMemWords(w0, w2, w3))) {
+          if ((w1 & W1_SW_VMEM) !== 0 || !painted(cc128BaseFromMemWords(w0, w2, w3))) {
             unpainted++;
             continue;
           }
@@ -330,7 +341,7 @@ function visitVerified(phys: PhysMem, g: number, painted: (base: number) => bool
     return;
   }
   counts[C_FOUND]++;
-  if (!painted(cc128BaseFromMemWords(w0, w2, w3))) {
+  if ((w1 & W1_SW_VMEM) !== 0 || !painted(cc128BaseFromMemWords(w0, w2, w3))) {
     counts[C_LIVE]++;
     return;
   }
@@ -381,8 +392,8 @@ function revokeGranule(phys: PhysMem, g: number, painted: (base: number) => bool
       const rt = witness[g];
       if (capWitness(r0, r1, r2, r3) !== rt) continue; /* a store in flight */
       if ((r0 & W0_LIVE) === 0 && (r1 & W1_LIVE) === 0) return; /* someone revoked it */
-      if (!painted(cc128BaseFromMemWords(r0, r2, r3))) {
-        counts[C_LIVE]++; /* replaced by an unpainted capability */
+      if ((r1 & W1_SW_VMEM) !== 0 || !painted(cc128BaseFromMemWords(r0, r2, r3))) {
+        counts[C_LIVE]++; /* replaced by an unpainted (or VMEM) capability */
         return;
       }
       seen[4] = rt;
