@@ -47,6 +47,9 @@ export const FAILURES = {
   MINCORE_FRESH: 20,
   MINCORE_DATA: 21,
   MINCORE_CAP: 22,
+  NOT_REVOKED: 30,
+  WRONGLY_REVOKED: 31,
+  EPOCHS: 32,
   SETUP: 70,
 } as const;
 export type FailureName = keyof typeof FAILURES;
@@ -67,6 +70,9 @@ export const FAILURE_TEXT: Readonly<Record<number, string>> = {
   20: 'mincore: fresh zero-fill pages do not report 0',
   21: 'mincore: after a data write the page is not MODIFIED, or is CAPSTORE',
   22: 'mincore: after a capability store the page is not MODIFIED|CAPSTORE',
+  30: 'a capability whose base is painted survived the revocation',
+  31: 'a capability whose base is not painted was revoked',
+  32: 'the epoch counters are not as R43 says',
   70: 'setup error (EX_SOFTWARE)',
 };
 
@@ -75,7 +81,9 @@ import {
   AF_UNIX, INHERIT_NONE, INHERIT_SHARE, MAP_ANON, MAP_PREFAULT_READ, MAP_PRIVATE, MAP_SHARED,
   MINCORE_CAPSTORE, MINCORE_INCORE, MINCORE_MODIFIED, MS_PAGEOUT, O_CREAT, O_EXCL, O_RDWR,
   O_SHARECAP, PAGE_SIZE, PROT_CAP, PROT_EXEC, PROT_NO_CAP, PROT_READ, PROT_WRITE, SHM_ANON,
-  SOCK_DGRAM, SOCK_STREAM, EPROT, CHERI_PERM_LOAD, CHERI_PERM_STORE,
+  SOCK_DGRAM, SOCK_STREAM, EPROT, CHERI_PERM_LOAD, CHERI_PERM_STORE, CHERI_PERM_SW_VMEM, CHERI_PERMS_ALL,
+  CHERI_REVOKE_LAST_PASS, CHERI_REVOKE_IGNORE_START, CHERI_REVOKE_TAKE_STATS, CHERI_REVOKE_SHADOW_NOVMMAP,
+  CHERI_REVOKE_SHADOW_INFO_STRUCT,
 } from 'cherisim';
 
 const PAGE = PAGE_SIZE;
@@ -122,6 +130,70 @@ function nread(r: any): number {
 function sameBytes(sys: any, a: any, aoff: number, b: any, boff: number, n: number): boolean {
   for (let i = 0; i < n; i += 4) if (sys.load(a, aoff + i, 4) !== sys.load(b, boff + i, 4)) return false;
   return true;
+}
+/* R42's check_revoked: the tag is clear, or the value is unsealed with no permissions */
+function revoked(c: any): boolean {
+  return !c.tag || (c.perms === 0 && !c.sealed);
+}
+/* set (or clear) the shadow bits of granules [first, first + n) of the arena the shadow covers */
+function paint(sys: any, shadow: any, first: number, n: number, on: boolean): void {
+  for (let g = first; g < first + n; g++) {
+    const byte = Math.floor(g / 8);
+    const old = sys.load(shadow, byte, 1);
+    sys.store(shadow, byte, 1, on ? old | (1 << g % 8) : old & ~(1 << g % 8));
+  }
+}
+/* cheri_revoke_lib (#26): self-referential 16-byte capabilities without VMEM, random chunks
+   painted and revoked (once: LAST_PASS; split: open, then LAST_PASS), paranoia level 2 */
+function revokeLib(sys: any, arena: any, shadow: any, n: number, rounds: number, seed: number): number {
+  const plant = (i: number) => {
+    const at = sys.incOffset(arena, 16 * i);
+    const bounded = sys.setBounds(at, 16);
+    const c = sys.andPerms(bounded, CHERI_PERMS_ALL & ~CHERI_PERM_SW_VMEM);
+    sys.storeCap(arena, 16 * i, c);
+    for (const h of [at, bounded, c]) sys.release(h);
+  };
+  for (let i = 0; i < n; i++) plant(i);
+  let x = seed >>> 0 || 1;
+  const next = () => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return x >>> 0;
+  };
+  for (let round = 0; round < rounds; round++) {
+    const len = 1 + (next() % Math.min(1024, n - 1));
+    const start = next() % (n - len);
+    paint(sys, shadow, start, len, true);
+    if (round % 2 === 0) sys.cheri_revoke(CHERI_REVOKE_LAST_PASS | CHERI_REVOKE_IGNORE_START, 0);
+    else {
+      const open = sys.cheri_revoke(CHERI_REVOKE_IGNORE_START, 0);
+      sys.cheri_revoke(CHERI_REVOKE_LAST_PASS, open.epochs.enqueue);
+    }
+    for (let i = 0; i < n; i++) {
+      const c = sys.loadCap(arena, 16 * i);
+      const gone = revoked(c);
+      sys.release(c);
+      const inChunk = i >= start && i < start + len;
+      if (inChunk && !gone) return F.NOT_REVOKED;
+      if (!inChunk && gone) return F.WRONGLY_REVOKED;
+    }
+    paint(sys, shadow, start, len, false);
+    for (let i = start; i < start + len; i++) plant(i);
+  }
+  return 0;
+}
+/* #40: a capability to freed memory hoarded in an shm object that is not mapped during the pass */
+function hoardUnmapped(sys: any, fd: number): number {
+  const m = sys.mmap(null, PAGE, RW | PROT_CAP, MAP_SHARED, fd, 0);
+  const heap = page(sys);
+  const obj = sys.andPerms(sys.setBounds(heap, 16), CHERI_PERMS_ALL & ~CHERI_PERM_SW_VMEM); /* malloc(1) */
+  sys.storeCap(m, 0, obj);
+  sys.munmap(m, PAGE);
+  paint(sys, sys.cheri_revoke_get_shadow(CHERI_REVOKE_SHADOW_NOVMMAP, heap), 0, 1, true); /* free() */
+  sys.cheri_revoke(CHERI_REVOKE_LAST_PASS | CHERI_REVOKE_IGNORE_START, 0);
+  const again = sys.mmap(null, PAGE, RW | PROT_CAP, MAP_SHARED, fd, 0);
+  return revoked(sys.loadCap(again, 0)) ? 0 : F.NOT_REVOKED;
 }
 function shmAnon(sys: any): number {
   const fd = sys.shm_open(SHM_ANON, O_RDWR, 0o600);
@@ -384,6 +456,64 @@ function test(sys: any, v: string): number {
   for (const off of [0, LP / 2, LP - PAGE]) sys.storeCap(p, off, local(sys));
   for (const off of [0, LP / 2, LP - PAGE]) if (!sys.loadCap(p, off).tag) return F.TAG_LOST;
   return 0;
+}
+`,
+  cheri_revoke_lightly: `
+/* #22 (memory and epochs; kqueue knotes are not modelled, R14): a capability whose base is
+   painted is revoked by a LAST_PASS; the info struct publishes the same epochs (R43); after
+   unpainting, an open (non-LAST) pass gives enqueue >= dequeue + 1 and closing it revokes
+   nothing unpainted */
+function test(sys: any, v: string): number {
+  const mb = page(sys);
+  const revme = sys.andPerms(mb, CHERI_PERMS_ALL & ~CHERI_PERM_SW_VMEM);
+  sys.storeCap(mb, 16, revme);
+  const shadow = sys.cheri_revoke_get_shadow(CHERI_REVOKE_SHADOW_NOVMMAP, mb);
+  paint(sys, shadow, 0, 1, true);
+  const r = sys.cheri_revoke(CHERI_REVOKE_LAST_PASS | CHERI_REVOKE_IGNORE_START | CHERI_REVOKE_TAKE_STATS, 0);
+  const info = sys.cheri_revoke_get_shadow(CHERI_REVOKE_SHADOW_INFO_STRUCT);
+  if (info.epochs.dequeue !== r.epochs.dequeue || info.epochs.enqueue !== r.epochs.enqueue) return F.EPOCHS;
+  if (!revoked(sys.loadCap(mb, 16))) return F.NOT_REVOKED;
+  paint(sys, shadow, 0, 1, false);
+  sys.storeCap(mb, 16, sys.incOffset(mb, 1));
+  const open = sys.cheri_revoke(CHERI_REVOKE_IGNORE_START, 0);
+  if (!(open.epochs.enqueue >= open.epochs.dequeue + 1)) return F.EPOCHS;
+  sys.cheri_revoke(CHERI_REVOKE_LAST_PASS, open.epochs.enqueue);
+  return revoked(sys.loadCap(mb, 16)) ? F.WRONGLY_REVOKED : 0;
+}
+`,
+  cheri_revoke_lib: `
+function test(sys: any, v: string): number {
+  const n = 1024;
+  const arena = page(sys, (n * 16) / PAGE);
+  return revokeLib(sys, arena, sys.cheri_revoke_get_shadow(CHERI_REVOKE_SHADOW_NOVMMAP, arena), n, 4, 1337);
+}
+`,
+  cheri_revoke_lib_fork: `
+/* #27: the arena is set up, then a forked child revokes in both modes on its own copy (R30, R43) */
+function test(sys: any, v: string): number {
+  const n = 1024;
+  const arena = page(sys, (n * 16) / PAGE);
+  const shadow = sys.cheri_revoke_get_shadow(CHERI_REVOKE_SHADOW_NOVMMAP, arena);
+  return childStatus(sys.waitpid(sys.fork('libChild', { arena, shadow, n })));
+}
+export function libChild(sys: any, { arena, shadow, n }: any) {
+  return revokeLib(sys, arena, shadow, n, 2, 7);
+}
+`,
+  cheri_revoke_shm_anon_hoard_unmapped: `
+function test(sys: any, v: string): number {
+  return hoardUnmapped(sys, shmAnon(sys));
+}
+`,
+  pr2225_d6_revoke_local_shm: `
+/* D6 (R49, R24): the pass sweeps this process's own shm objects even where unmapped, but not
+   an O_SHARECAP object, whose revocation is unreliable by design */
+function test(sys: any, v: string): number {
+  const shared = checked(sys, () => sys.shm_open(SHM_ANON, O_RDWR | O_SHARECAP, 0o600));
+  sys.ftruncate(shared, PAGE);
+  const own = hoardUnmapped(sys, shmAnon(sys));
+  if (own !== 0) return own;
+  return hoardUnmapped(sys, shared) === 0 ? F.WRONGLY_REVOKED : 0;
 }
 `,
   vm_tag_dev_zero_private: msrBody("sys.open('/dev/zero', O_RDWR)", 'RW', 'MAP_PRIVATE'),
