@@ -98,6 +98,38 @@ declare module 'cherisim' {
     getpid(): number;
     getppid(): number;
     kill(pid: number, sig: number): void;
+    shm_create_largepage(path: string | number, flags: number, psind: number, allocPolicy?: number, mode?: number): number;
+    /* threads of this process */
+    thread_create(entry: string, arg?: unknown): number;
+    thread_join(tid: number): unknown;
+    /* revocation (cheribsd-semantics.md §5) */
+    cheri_revoke(flags: number, startEpoch: number): { epochs: { enqueue: number; dequeue: number }; stats: unknown };
+    cheri_revoke_get_shadow(selector: number, arena?: Cap): CapRef | { epochs: { enqueue: number; dequeue: number } };
+    /* the guest library: CHERI C builtins, malloc with an mrs-like quarantine, workspaces, VSB */
+    cheri_bounds_set(c: Cap, len: number): CapRef;
+    malloc(size: number): CapRef | null;
+    calloc(n: number, size: number): CapRef | null;
+    realloc(c: Cap | null, size: number): CapRef | null;
+    free(c: Cap | null): void;
+    malloc_stats(): Record<string, number | boolean>;
+    malloc_config(config?: {
+      minRevokeHeapBytes?: number;
+      quarantineRatio?: number;
+      loadSide?: boolean | null;
+      concurrentPasses?: number;
+    }): Record<string, unknown>;
+    malloc_revoke_quarantine_force_flush(): void;
+    WS_Init(space: Cap, id: string, len: number): number;
+    WS_Alloc(ws: number, bytes: number): CapRef | null;
+    WS_Reserve(ws: number, bytes?: number): CapRef | null;
+    WS_Release(ws: number, bytes: number): void;
+    WS_Overflowed(ws: number): boolean;
+    VSB_new(buf: Cap | null, len: number): number;
+    VSB_cat(vsb: number, s: string): number;
+    VSB_finish(vsb: number): number;
+    VSB_data(vsb: number): CapRef;
+    loadString(c: Cap, off?: number): string;
+    storeString(c: Cap, off: number, s: string): number;
     thread_create(entry: string, arg?: unknown): number;
     thread_join(tid: number): unknown;
   }

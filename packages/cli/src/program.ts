@@ -10,6 +10,7 @@ import { register as registerBench } from './commands/bench.js';
 import { register as registerCap } from './commands/cap.js';
 import { register as registerLeakMatrix } from './commands/leak_matrix.js';
 import { register as registerRun } from './commands/run.js';
+import { register as registerStressRevoke } from './commands/stress_revoke.js';
 import { register as registerSuite } from './commands/suite.js';
 
 export const EXIT_OK = 0;
@@ -42,6 +43,7 @@ const VERBS: readonly ((program: Command) => void)[] = [
   registerSuite,
   registerCap,
   registerBench,
+  registerStressRevoke,
 ];
 
 const exitCodes = new WeakMap<Command, number>();

@@ -14,6 +14,7 @@ import { Worker } from 'node:worker_threads';
 import {
   bindMachine,
   type CheriPolicy,
+  type CheriRevokeStats,
   cheriRevokeCheck,
   createKernel,
   ERESTART,
@@ -90,6 +91,9 @@ export interface RevocationReport {
   epochsClosed: number;
   passes: number;
   capsRevoked: number /* memory and registers */;
+  tagsSwept: number /* tagged granules the passes examined */;
+  pagesSwept: number /* pages the passes scanned (incl. load-barrier visits) */;
+  passMs: number /* time inside cheri_revoke, world stopped or not: tagsSwept/passMs is a sweep rate */;
   pausesMs: number[] /* stop-the-world duration of each pass */;
   checks: number;
   violations: number;
@@ -181,6 +185,9 @@ export class System {
     epochsClosed: 0,
     passes: 0,
     capsRevoked: 0,
+    tagsSwept: 0,
+    pagesSwept: 0,
+    passMs: 0,
     pausesMs: [],
     checks: 0,
     violations: 0,
@@ -521,21 +528,33 @@ export class System {
     const p = t.proc;
     for (;;) {
       if (p.state !== 'run') return { errno: ESRCH, value: null };
-      const r = revokeBegin(k, p.td, flags, start);
-      if (r.done) {
-        if (r.errno !== ERESTART) return { errno: r.errno, value: p.td.retobj };
-        await new Promise<void>((resolve) =>
-          this.#parked.push(() => {
-            resolve();
-            return true;
-          }),
-        );
-        await new Promise((resolve) => setTimeout(resolve, 1));
-        continue;
-      }
-      const pass = r.pass;
       const vms = p.vmspace!;
       const before = { ...vms.revoke.stats };
+      const epochBefore = vms.revoke.epoch;
+      const tBegin = performance.now();
+      const r = revokeBegin(k, p.td, flags, start);
+      if (r.done) {
+        if (r.errno === ERESTART) {
+          await new Promise<void>((resolve) =>
+            this.#parked.push(() => {
+              resolve();
+              return true;
+            }),
+          );
+          await new Promise((resolve) => setTimeout(resolve, 1));
+          continue;
+        }
+        const value = p.td.retobj; /* before anything else can run a system call on this td */
+        /*
+         * A call that closed an already open epoch without stopping the world (load side):
+         * counted, but not checked — by the time the world could be stopped, other threads may
+         * have painted more, and the checker would report their live capabilities.
+         */
+        const closed = r.errno === 0 && vms.revoke.epoch > epochBefore && vms.revoke.epoch % 2 === 0;
+        if (closed) this.#account(vms, before, tBegin, true);
+        return { errno: r.errno, value };
+      }
+      const pass = r.pass;
       const check = this.#opts.checkRevocation === true && pass.close;
       const t0 = performance.now();
       try {
@@ -546,6 +565,7 @@ export class System {
       }
       const regFiles = () => (this.#threads.get(p.pid) ?? []).map((x) => x.regs);
       let errno: number;
+      let value: unknown;
       try {
         revokeWhileStopped(k, pass, regFiles());
         if (!check) {
@@ -553,6 +573,7 @@ export class System {
           this.#revocation.pausesMs.push(performance.now() - t0);
         }
         errno = revokeEnd(k, pass);
+        value = p.td.retobj;
         if (check) {
           /* with the world still stopped: nothing can paint or store between close and check */
           this.#revocation.pausesMs.push(performance.now() - t0);
@@ -561,15 +582,28 @@ export class System {
       } finally {
         if (check) this.threadResume(p.pid);
       }
-      const after = vms.revoke.stats;
-      const delta = (f: 'caps_cleared' | 'regs_cleared') =>
-        after[f] >= before[f] ? after[f] - before[f] : after[f];
-      this.#revocation.passes++;
-      this.#revocation.capsRevoked += delta('caps_cleared') + delta('regs_cleared');
-      if (pass.close && errno === 0) this.#revocation.epochsClosed++;
+      this.#account(vms, before, tBegin, pass.close && errno === 0);
       this.#wakeParked();
-      return { errno, value: p.td.retobj };
+      return { errno, value };
     }
+  }
+
+  /* Add one pass's counters (stats deltas; TAKE_STATS may have reset them in between). */
+  #account(
+    vms: { revoke: { stats: CheriRevokeStats } },
+    before: CheriRevokeStats,
+    tBegin: number,
+    closed: boolean,
+  ): void {
+    const after = vms.revoke.stats;
+    const delta = (f: keyof CheriRevokeStats) => (after[f] >= before[f] ? after[f] - before[f] : after[f]);
+    const r = this.#revocation;
+    r.passes++;
+    r.capsRevoked += delta('caps_cleared') + delta('regs_cleared');
+    r.tagsSwept += delta('caps_found') + delta('caps_found_revoked');
+    r.pagesSwept += delta('pages_scan_rw') + delta('pages_scan_ro') + delta('fault_visits');
+    r.passMs += performance.now() - tBegin;
+    if (closed) r.epochsClosed++;
   }
 
   #recordCheck(p: Proc, report: RevokeCheckReport): void {

@@ -80,6 +80,10 @@ export function makeGuestLib(core: GuestCore): Record<string, HostFunction> {
     free: (v: unknown) => heap().free(capOrNull(v)),
     malloc_usable_size: (v: unknown) => heap().usableSize(core.cap(v)),
     malloc_stats: () => heap().stats(),
+    /* malloc_config({ minRevokeHeapBytes, quarantineRatio, loadSide, concurrentPasses }) → the config */
+    malloc_config: (changes?: unknown) => heap().configure(changes),
+    /* mrs: revoke the whole quarantine now and release it to the free list */
+    malloc_revoke_quarantine_force_flush: () => heap().flushQuarantine(),
 
     /* ---- Varnish workspaces and string buffers ---- */
     ...makeWorkspaces(core),

@@ -13,6 +13,12 @@
  * 16-byte granules and own whole granules (what shadow painting, 1 bit per granule, needs).
  * Handed-out capabilities lack EXECUTE and the VMEM software permission (as mrs strips it:
  * a capability with VMEM is the allocator's own, which revocation leaves alone).
+ *
+ * Revocation (mrs_revoke.ts): when the quarantine reaches heap / quarantineRatio and the heap
+ * is at least minRevokeHeapBytes (mrs: 1/4 and 8 MiB; malloc_config changes both), or on
+ * malloc_revoke_quarantine_force_flush(), the quarantine is painted in the shadow bitmap,
+ * revoked (cheri_revoke until a full epoch has passed), unpainted and released to the free
+ * list: after that, freed memory is reused.
  */
 import { MAP_ANON, MAP_PRIVATE, PROT_READ, PROT_WRITE } from '@cherisim/kernel';
 import {
@@ -28,6 +34,7 @@ import {
 import { type GuestCore, GuestSysError } from '../guest_api.js';
 import { clears } from './epoch.js';
 import { hex, libAbort, storeCapReg, withReg } from './lib_support.js';
+import { MrsRevoker } from './mrs_revoke.js';
 
 /** mrs: revoke once quarantine >= heap / QUARANTINE_RATIO ... */
 export const QUARANTINE_RATIO = 4;
@@ -63,18 +70,32 @@ interface Region {
 }
 
 /**
- * THE REVOCATION BOUNDARY.  What the later revocation issue plugs in (nothing implements it
- * yet; with no revoker, quarantined chunks are never reused, which is safe):
- *   - epoch(): the epoch label to stamp on chunks entering quarantine (the `enqueue` counter);
+ * THE REVOCATION BOUNDARY (implemented by MrsRevoker, mrs_revoke.ts; with no revoker,
+ * quarantined chunks are never reused, which is safe):
+ *   - epoch(): the epoch label to stamp on chunks entering quarantine (the `enqueue` counter),
+ *     or null: revoke() stamps them (after painting them, as mrs reads enqueue);
  *   - revoke(chunks): paint the shadow bitmap for these chunks (keyed by base, 1 bit per
- *     16-byte granule, R40), run cheri_revoke until a full epoch has passed, unpaint them, and
- *     return the epoch counter now.
+ *     16-byte granule, R40), run cheri_revoke until a full epoch has passed, unpaint the ones
+ *     the reached epoch clears, and return the epoch counter now.
  * Heap.flushQuarantine() calls it and then releaseCleared(now), which moves every chunk whose
  * stamp `clears(now, enqueueEpoch)` to the free list.
  */
 export interface QuarantineRevoker {
-  epoch(): bigint;
+  epoch(): bigint | null;
   revoke(chunks: readonly Chunk[]): bigint;
+}
+
+/** malloc_config(): the revocation policy of this thread's heap. */
+export interface MallocConfig {
+  [key: string]: number | boolean | null;
+  /** Revoke only once the heap is at least this big (mrs MIN_REVOKE_HEAP_SIZE, 8 MiB). */
+  minRevokeHeapBytes: number;
+  /** Revoke once quarantine >= heap / quarantineRatio (mrs QUARANTINE_RATIO, 4). */
+  quarantineRatio: number;
+  /** Open epochs load-side (FORCE_LOAD_SIDE) or store-side (FORCE_STORE_SIDE); null: the sysctl. */
+  loadSide: boolean | null;
+  /** Non-LAST cheri_revoke calls before the LAST_PASS ones (mrs CONCURRENT_REVOCATION_PASSES). */
+  concurrentPasses: number;
 }
 
 export interface MallocStats {
@@ -95,8 +116,14 @@ export interface MallocStats {
   revocationDue: boolean;
   /** How many frees found the trigger set (each would have flushed the quarantine). */
   revocationsDue: number;
-  /** Revocation passes run (0 until cheri_revoke exists). */
+  /** Quarantine flushes run (each a full revocation epoch or more). */
   revocations: number;
+  /** cheri_revoke calls made by those flushes. */
+  revokeCalls: number;
+  /** Chunks released from quarantine to the free list by revocation. */
+  releasedChunks: number;
+  /** The dequeue epoch the last flush reached (-1: none yet). */
+  lastEpoch: number;
   quarantineRatio: number;
   minRevokeHeapBytes: number;
 }
@@ -114,11 +141,56 @@ export class Heap {
   #freeListBytes = 0;
   #revocationsDue = 0;
   #revocations = 0;
-  /** The revocation step (a later issue); null: quarantined memory is never reused. */
-  revoker: QuarantineRevoker | null = null;
+  #releasedChunks = 0;
+  #lastEpoch = -1;
+  readonly #config: MallocConfig = {
+    minRevokeHeapBytes: MIN_REVOKE_HEAP_SIZE,
+    quarantineRatio: QUARANTINE_RATIO,
+    loadSide: null,
+    concurrentPasses: 0,
+  };
+  readonly #mrs: MrsRevoker;
+  /** The revocation step; null: quarantined memory is never reused. */
+  revoker: QuarantineRevoker | null;
 
   constructor(core: GuestCore) {
     this.#core = core;
+    this.#mrs = new MrsRevoker(core, (base) => this.#regionOf(base), this.#config);
+    this.revoker = this.#mrs;
+  }
+
+  /**
+   * malloc_config(changes): set any of minRevokeHeapBytes (integer >= 0), quarantineRatio
+   * (number > 0), loadSide (boolean or null), concurrentPasses (integer 0..16); returns the
+   * whole configuration.  A bad value throws EINVAL and changes nothing.
+   */
+  configure(changes: unknown): MallocConfig {
+    const bad = (what: string): never => {
+      throw new GuestSysError('malloc_config', 'EINVAL', 22, what);
+    };
+    if (changes !== null && changes !== undefined) {
+      if (typeof changes !== 'object' || Array.isArray(changes)) bad('expected an object');
+      const c = changes as Record<string, unknown>;
+      const next = { ...this.#config };
+      for (const [k, v] of Object.entries(c)) {
+        if (k === 'minRevokeHeapBytes') {
+          if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0)
+            bad(`${k}: expected an integer >= 0`);
+          next.minRevokeHeapBytes = v as number;
+        } else if (k === 'quarantineRatio') {
+          if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) bad(`${k}: expected a number > 0`);
+          next.quarantineRatio = v as number;
+        } else if (k === 'loadSide') {
+          if (typeof v !== 'boolean' && v !== null) bad(`${k}: expected a boolean or null`);
+          next.loadSide = v as boolean | null;
+        } else if (k === 'concurrentPasses') {
+          if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 16) bad(`${k}: expected 0..16`);
+          next.concurrentPasses = v as number;
+        } else bad(`unknown option ${k}`);
+      }
+      Object.assign(this.#config, next);
+    }
+    return { ...this.#config };
   }
 
   /** malloc(size): a capability with exact bounds, or null (ENOMEM). */
@@ -212,7 +284,12 @@ export class Heap {
 
   get revocationDue(): boolean {
     const heap = this.#allocatedBytes + this.#quarantineBytes;
-    return heap >= MIN_REVOKE_HEAP_SIZE && this.#quarantineBytes * QUARANTINE_RATIO >= heap;
+    const { minRevokeHeapBytes, quarantineRatio } = this.#config;
+    return (
+      this.#quarantineBytes > 0 &&
+      heap >= minRevokeHeapBytes &&
+      this.#quarantineBytes * quarantineRatio >= heap
+    );
   }
 
   stats(): MallocStats {
@@ -227,8 +304,11 @@ export class Heap {
       revocationDue: this.revocationDue,
       revocationsDue: this.#revocationsDue,
       revocations: this.#revocations,
-      quarantineRatio: QUARANTINE_RATIO,
-      minRevokeHeapBytes: MIN_REVOKE_HEAP_SIZE,
+      revokeCalls: this.#mrs.calls,
+      releasedChunks: this.#releasedChunks,
+      lastEpoch: this.#lastEpoch,
+      quarantineRatio: this.#config.quarantineRatio,
+      minRevokeHeapBytes: this.#config.minRevokeHeapBytes,
     };
   }
 
@@ -240,6 +320,7 @@ export class Heap {
     if (this.revoker === null || this.#quarantine.length === 0) return;
     const now = this.revoker.revoke(this.#quarantine.slice());
     this.#revocations++;
+    this.#lastEpoch = Number(now);
     this.releaseCleared(now);
   }
 
@@ -252,6 +333,7 @@ export class Heap {
       this.#chunks.delete(ch.base);
       this.#quarantineBytes -= ch.length;
       this.#freeListBytes += ch.length;
+      this.#releasedChunks++;
       const list = this.#free.get(ch.length);
       if (list) list.push(ch.base);
       else this.#free.set(ch.length, [ch.base]);
@@ -281,6 +363,8 @@ export class Heap {
     if (!p.tag) libAbort(core, `${func}(): untagged capability ${hex(addr)}: not a pointer malloc returned`);
     if (p.isSealed)
       libAbort(core, `${func}(): sealed capability ${hex(addr)}: not a pointer malloc returned`);
+    if (p.perms === 0)
+      libAbort(core, `${func}(): revoked capability ${hex(addr)}: use after free (the chunk was revoked)`);
     const base = Number(p.base);
     const chunk = this.#chunks.get(base);
     if (chunk === undefined || p.cursor !== p.base)
