@@ -98,13 +98,22 @@ declare module 'cherisim' {
     getpid(): number;
     getppid(): number;
     kill(pid: number, sig: number): void;
-    shm_create_largepage(path: string | number, flags: number, psind: number, allocPolicy?: number, mode?: number): number;
-    /* threads of this process */
-    thread_create(entry: string, arg?: unknown): number;
-    thread_join(tid: number): unknown;
+    shm_create_largepage(
+      path: string | number,
+      flags: number,
+      psind: number,
+      allocPolicy?: number,
+      mode?: number,
+    ): number;
     /* revocation (cheribsd-semantics.md §5) */
-    cheri_revoke(flags: number, startEpoch: number): { epochs: { enqueue: number; dequeue: number }; stats: unknown };
-    cheri_revoke_get_shadow(selector: number, arena?: Cap): CapRef | { epochs: { enqueue: number; dequeue: number } };
+    cheri_revoke(
+      flags: number,
+      startEpoch: number,
+    ): { epochs: { enqueue: number; dequeue: number }; stats: unknown };
+    cheri_revoke_get_shadow(
+      selector: number,
+      arena?: Cap,
+    ): CapRef | { epochs: { enqueue: number; dequeue: number } };
     /* the guest library: CHERI C builtins, malloc with an mrs-like quarantine, workspaces, VSB */
     cheri_bounds_set(c: Cap, len: number): CapRef;
     malloc(size: number): CapRef | null;
