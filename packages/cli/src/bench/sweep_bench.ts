@@ -29,6 +29,7 @@
 import {
   CAP_GRANULE,
   Capability,
+  CHERI_PERM_SW_VMEM,
   CHERI_PERMS_USERSPACE_DATA,
   capAlmighty,
   capAndPerms,
@@ -242,11 +243,14 @@ function shadowTest(shadow: Uint8Array, span: number): (base: number) => boolean
   };
 }
 
-/* Memory words of a user data capability, to splice bounds bits into (w0 keeps its top 5 bits). */
+/*
+ * Memory words of a malloc'd data capability (no VMEM: VMEM capabilities are exempt from
+ * revocation), to splice bounds bits into (w0 keeps its top 5 bits).
+ */
 function templateWords(): { w0Top: number; w1: number } {
   const c = capAndPerms(
     capSetBounds(capSetAddr(capAlmighty(), BigInt(VA0)), 64n).cap,
-    CHERI_PERMS_USERSPACE_DATA,
+    CHERI_PERMS_USERSPACE_DATA & ~CHERI_PERM_SW_VMEM,
   );
   const [w0, w1] = c.toMemWords();
   return { w0Top: (w0 & 0xf8000000) >>> 0, w1 };
