@@ -29,7 +29,7 @@ import {
   revokeEnd,
   revokeWhileStopped,
 } from '@cherisim/kernel';
-import { capBuild, PhysMem } from '@cherisim/machine';
+import { CHERI_PERM_SW_VMEM, CHERI_PERMS_ALL, capBuild, PhysMem } from '@cherisim/machine';
 
 export interface RevokeBenchRow {
   heapMiB: number;
@@ -64,7 +64,10 @@ function oneHeap(mib: number, density: number, seed: number): RevokeBenchRow[] {
   const hart = cpu.hart;
   const regs = cpu.regs;
   /* registers 0 (AUTH, almighty) and 1 (VAL) are the binding's; caps go through VAL */
-  const capWords = Array.from({ length: ALLOCS }, (_, i) => capBuild(heap + i * 64, 64).toMemWords());
+  /* malloc'd capabilities: no VMEM (VMEM capabilities are exempt from revocation) */
+  const capWords = Array.from({ length: ALLOCS }, (_, i) =>
+    capBuild(heap + i * 64, 64, CHERI_PERMS_ALL & ~CHERI_PERM_SW_VMEM).toMemWords(),
+  );
   const shadow = p.cheri_revoke_get_shadow(CHERI_REVOKE_SHADOW_NOVMMAP, heap, heapBytes) as { base: number };
   /* paint the 4 granules of each painted allocation: bit g%8 of shadow byte g/8 (R40) */
   for (let i = 0; i < PAINTED; i++)
