@@ -12,8 +12,9 @@ import { CHANNELS, selectChannels } from '../leak/channels.js';
 import { runMatrix } from '../leak/run_matrix.js';
 import { CliError, EXIT_FAILED, setExitCode } from '../program.js';
 import { htmlReport, markdownReport, terminalTable } from '../report/leak_report.js';
+import { addSystemFlags, type SystemFlags, systemOptionsFrom } from '../system_flags.js';
 
-interface LeakMatrixOptions {
+interface LeakMatrixOptions extends SystemFlags {
   regime?: Regime;
   allRegimes?: boolean;
   channel?: string;
@@ -31,7 +32,7 @@ function parsePositive(text: string): number {
 }
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('leak-matrix')
     .description('run every capability-sharing channel under each regime and report where tags cross')
     .addOption(new Option('--regime <name>', 'only this regime').choices(REGIMES).conflicts('allRegimes'))
@@ -49,37 +50,38 @@ export function register(program: Command): void {
       'receivers map PROT_READ without PROT_CAP (catalogue test #8) instead of asking for caps',
     )
     .option('--phys-mib <n>', 'physical memory of each cell’s system, MiB', parsePositive, 8)
-    .addHelpText('after', `\nChannels: ${CHANNELS.map((c) => c.id).join(', ')}`)
-    .action(async (opts: LeakMatrixOptions, cmd: Command) => {
-      const channels = selectChannels(opts.channel);
-      if (channels.length === 0)
-        throw new CliError(
-          `--channel ${opts.channel}: no channel matches (channels: ${CHANNELS.map((c) => c.id).join(', ')})`,
-        );
-      const regimes = opts.regime ? [opts.regime] : REGIMES;
-      const rows = await runMatrix({
-        channels,
-        regimes,
-        jobs: opts.jobs,
-        physBytes: opts.physMib * 1024 * 1024,
-        receiverCap: opts.receiverNoCap !== true,
-      });
-      if (opts.report !== undefined) {
-        try {
-          mkdirSync(opts.report, { recursive: true });
-          writeFileSync(join(opts.report, 'leak-matrix.html'), htmlReport(rows, new Date().toISOString()));
-          writeFileSync(join(opts.report, 'leak-matrix.md'), markdownReport(rows));
-        } catch (err) {
-          throw new CliError(`--report ${opts.report}: ${err instanceof Error ? err.message : String(err)}`);
-        }
-      }
-      if (opts.json) process.stdout.write(`${JSON.stringify({ rows }, null, 2)}\n`);
-      else {
-        const color = process.stdout.isTTY === true && !process.env.NO_COLOR;
-        process.stdout.write(`${terminalTable(rows, color)}\n`);
-        if (opts.report !== undefined) process.stdout.write(`report written to ${opts.report}\n`);
-      }
-      /* a cell whose programs did not run as designed is a failure of the experiment */
-      if (rows.some((r) => r.stoppedBy === 'setup-failed')) setExitCode(cmd, EXIT_FAILED);
+    .addHelpText('after', `\nChannels: ${CHANNELS.map((c) => c.id).join(', ')}`);
+  addSystemFlags(cmd, { storeSwitch: true }).action(async (opts: LeakMatrixOptions, cmd: Command) => {
+    const channels = selectChannels(opts.channel);
+    if (channels.length === 0)
+      throw new CliError(
+        `--channel ${opts.channel}: no channel matches (channels: ${CHANNELS.map((c) => c.id).join(', ')})`,
+      );
+    const regimes = opts.regime ? [opts.regime] : REGIMES;
+    const rows = await runMatrix({
+      channels,
+      regimes,
+      jobs: opts.jobs,
+      physBytes: opts.physMib * 1024 * 1024,
+      receiverCap: opts.receiverNoCap !== true,
+      systemOptions: (tag) => systemOptionsFrom(opts, tag),
     });
+    if (opts.report !== undefined) {
+      try {
+        mkdirSync(opts.report, { recursive: true });
+        writeFileSync(join(opts.report, 'leak-matrix.html'), htmlReport(rows, new Date().toISOString()));
+        writeFileSync(join(opts.report, 'leak-matrix.md'), markdownReport(rows));
+      } catch (err) {
+        throw new CliError(`--report ${opts.report}: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+    if (opts.json) process.stdout.write(`${JSON.stringify({ rows }, null, 2)}\n`);
+    else {
+      const color = process.stdout.isTTY === true && !process.env.NO_COLOR;
+      process.stdout.write(`${terminalTable(rows, color)}\n`);
+      if (opts.report !== undefined) process.stdout.write(`report written to ${opts.report}\n`);
+    }
+    /* a cell whose programs did not run as designed is a failure of the experiment */
+    if (rows.some((r) => r.stoppedBy === 'setup-failed')) setExitCode(cmd, EXIT_FAILED);
+  });
 }

@@ -18,8 +18,9 @@ import {
   type StressRunResult,
   summarisePauses,
 } from '../stress/run_stress.js';
+import { addSystemFlags, type SystemFlags, systemOptionsFrom } from '../system_flags.js';
 
-interface StressRevokeOptions {
+interface StressRevokeOptions extends SystemFlags {
   mode: StressMode | 'both';
   processes: number;
   threads: number;
@@ -69,8 +70,7 @@ export interface StressRevokeReport {
 }
 
 export function register(program: Command): void {
-  program
-    .command('stress-revoke')
+  addSystemFlags(program.command('stress-revoke'), { storeSwitch: true })
     .description(
       'P processes × T threads of malloc/free churn with revocation, shared-memory capability stores and forks, checked after every epoch',
     )
@@ -124,6 +124,7 @@ export function register(program: Command): void {
               durationS,
               regime: opts.regime,
               physBytes: opts.physMib * 1024 * 1024,
+              systemOptions: (tag: string) => systemOptionsFrom(opts, tag),
               minRevokeHeapBytes: opts.minRevokeHeap,
               forkEvery: opts.forkEvery,
               onProgress: (p) => sink.update(p),

@@ -12,8 +12,9 @@ import { CliError, EXIT_FAILED, setExitCode } from '../program.js';
 import { NOT_RUN, type NotRunTest, SUITE, type SuiteTest } from '../suite/expectations.js';
 import { suiteTable, summary } from '../suite/report.js';
 import { runSuite } from '../suite/run_suite.js';
+import { addSystemFlags, type SystemFlags, systemOptionsFrom } from '../system_flags.js';
 
-interface SuiteOptions {
+interface SuiteOptions extends SystemFlags {
   regime?: Regime;
   allRegimes?: boolean;
   filter?: string;
@@ -46,8 +47,7 @@ export function selectTests(glob: string | undefined): { run: SuiteTest[]; notRu
 }
 
 export function register(program: Command): void {
-  program
-    .command('suite')
+  addSystemFlags(program.command('suite'), { storeSwitch: false })
     .description('run the CheriBSD acceptance catalogue as guest programs and compare with the reference')
     .addOption(new Option('--regime <name>', 'only this regime').choices(REGIMES).conflicts('allRegimes'))
     .option('--all-regimes', 'every regime (the default)')
@@ -74,6 +74,7 @@ export function register(program: Command): void {
         regimes,
         jobs: opts.jobs,
         physBytes: opts.physMib * 1024 * 1024,
+        systemOptions: (tag: string) => systemOptionsFrom(opts, tag),
       });
       const { passed, failed } = summary(results);
       if (opts.json) {

@@ -9,7 +9,7 @@
  * of workers (a System inside a pool worker, spawning its own workers) for no gain here.
  */
 import { errnoName, REGIMES, type Regime, SEGV_STORETAG, SIGSEGV } from '@cherisim/kernel';
-import { type ProcessOutcome, System } from '@cherisim/workers';
+import { type ProcessOutcome, System, type SystemOptions } from '@cherisim/workers';
 import { describeOutcome } from '../report/outcome.js';
 import {
   type Channel,
@@ -54,6 +54,8 @@ export interface MatrixOptions {
   readonly watchdogMs?: number;
   /** Receivers map with PROT_READ|PROT_CAP (default) or, as catalogue test #8, PROT_READ only. */
   readonly receiverCap?: boolean;
+  /** Extra System options for a cell (store switch, logger, trace), given the cell's tag. */
+  readonly systemOptions?: (tag: string) => Partial<SystemOptions> & { storeCapFault?: 'fault' | 'strip' };
 }
 
 interface Cell {
@@ -88,8 +90,10 @@ export async function runMatrix(opts: MatrixOptions): Promise<MatrixRow[]> {
 
 async function runCell(cell: Cell, opts: MatrixOptions): Promise<MatrixRow> {
   const { channel, regime, direction } = cell;
+  const { storeCapFault, ...extra } = opts.systemOptions?.(`${channel.id}/${regime}/${direction}`) ?? {};
   const system = new System({
-    policy: { regime },
+    ...extra,
+    policy: { regime, ...(storeCapFault ? { storeCapFault } : {}) },
     physBytes: opts.physBytes ?? 8 * 1024 * 1024,
     watchdogMs: opts.watchdogMs ?? 10_000,
   });

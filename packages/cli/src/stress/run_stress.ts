@@ -7,7 +7,7 @@
  * /stress-results, read from the kernel's MemFs after the run.
  */
 import { O_CREAT, O_WRONLY, type Regime, syscall } from '@cherisim/kernel';
-import { type ProcessOutcome, System, signalName } from '@cherisim/workers';
+import { type ProcessOutcome, System, type SystemOptions, signalName } from '@cherisim/workers';
 import {
   CHECK_EVERY,
   CHILD_FINISHED_OPEN_EPOCH,
@@ -34,6 +34,8 @@ export interface StressRunOptions {
   readonly minRevokeHeapBytes: number;
   readonly forkEvery: number;
   readonly onProgress?: (p: StressProgress) => void;
+  /** Extra System options (store switch, logger, trace), given the run's tag. */
+  readonly systemOptions?: (tag: string) => Partial<SystemOptions> & { storeCapFault?: 'fault' | 'strip' };
 }
 
 export interface StressProgress {
@@ -158,8 +160,10 @@ export async function runStress(opts: StressRunOptions): Promise<StressRunResult
     minRevokeHeapBytes: opts.minRevokeHeapBytes,
     forkEvery: opts.forkEvery,
   };
+  const { storeCapFault, ...extra } = opts.systemOptions?.(opts.mode) ?? {};
   const sys = new System({
-    policy: { regime: opts.regime },
+    ...extra,
+    policy: { regime: opts.regime, ...(storeCapFault ? { storeCapFault } : {}) },
     physBytes: opts.physBytes,
     checkRevocation: true,
     watchdogMs: 60_000,

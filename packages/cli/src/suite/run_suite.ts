@@ -12,7 +12,7 @@
  */
 import * as kernel from '@cherisim/kernel';
 import { errnoName, type Regime } from '@cherisim/kernel';
-import { type ProcessOutcome, System } from '@cherisim/workers';
+import { type ProcessOutcome, System, type SystemOptions } from '@cherisim/workers';
 import { describeOutcome, siCodeName, signalName } from '../report/outcome.js';
 import type { Cell, Expected, SuiteTest } from './expectations.js';
 import {
@@ -41,6 +41,8 @@ export interface SuiteOptions {
   readonly jobs?: number;
   readonly physBytes?: number;
   readonly watchdogMs?: number;
+  /** Extra System options for a test (logger, trace), given its tag. */
+  readonly systemOptions?: (tag: string) => Partial<SystemOptions>;
 }
 
 /** A small async limiter: run every task, at most `jobs` at a time; results in task order. */
@@ -74,7 +76,12 @@ async function runCell(test: SuiteTest, regime: Regime, opts: SuiteOptions): Pro
   const cell = test.regimes[regime];
   const harness = cell.expect.outcome === 'fault' && cell.expect.siAddr !== undefined;
   const physBytes = Math.max(opts.physBytes ?? 8 * 1024 * 1024, (test.physMib ?? 0) * 1024 * 1024);
-  const system = new System({ policy: { regime }, physBytes, watchdogMs: opts.watchdogMs ?? 10_000 });
+  const system = new System({
+    ...opts.systemOptions?.(`${test.id}/${regime}`),
+    policy: { regime },
+    physBytes,
+    watchdogMs: opts.watchdogMs ?? 10_000,
+  });
   let outcomes: ProcessOutcome[];
   try {
     outcomes = await system.run({ filename: `suite/${test.id}.ts`, source: testSource(test.id) }, 'main', [

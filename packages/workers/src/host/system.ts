@@ -81,7 +81,8 @@ export interface SystemOptions {
   readonly safepointInterval?: number;
   readonly registers?: number /* general capability registers per thread (guest handles) */;
   readonly logger?: Logger;
-  readonly trace?: string /* NDJSON event trace file */;
+  readonly trace?: string /* NDJSON event trace file (appended to) */;
+  readonly traceTag?: string /* names this system in the trace when many share one file */;
   /* run the independent revocation checker after every closed epoch (stress tests) */
   readonly checkRevocation?: boolean;
 }
@@ -201,7 +202,7 @@ export class System {
     this.log = (opts.logger ?? pino({ level: 'silent' })).child({ subsys: 'system' });
     this.phys = new PhysMem({ bytes: opts.physBytes ?? 64 * 1024 * 1024 });
     this.kernel = createKernel({ machine: bindMachine(this.phys), policy: opts.policy, logger: opts.logger });
-    this.#tracer = opts.trace ? new Tracer(opts.trace) : null;
+    this.#tracer = opts.trace ? new Tracer(opts.trace, opts.traceTag) : null;
   }
 
   /**

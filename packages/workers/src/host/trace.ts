@@ -10,17 +10,18 @@ type Dest = ReturnType<typeof pino.destination>;
 export class Tracer {
   readonly #dest: Dest;
   readonly #t0 = performance.now();
+  readonly #tag: string | undefined;
 
-  constructor(file: string) {
-    this.#dest = pino.destination({ dest: file, sync: false, mkdir: true });
+  /* Appends: systems that share a file write whole lines (O_APPEND), told apart by `tag`. */
+  constructor(file: string, tag?: string) {
+    this.#dest = pino.destination({ dest: file, sync: false, mkdir: true, append: true });
+    this.#tag = tag;
   }
 
   event(ev: string, fields: Record<string, unknown>): void {
-    const line = JSON.stringify(
-      { t: Math.round((performance.now() - this.#t0) * 1000) / 1000, ev, ...fields },
-      replacer,
-    );
-    this.#dest.write(`${line}\n`);
+    const t = Math.round((performance.now() - this.#t0) * 1000) / 1000;
+    const head = this.#tag === undefined ? { t, ev } : { t, sys: this.#tag, ev };
+    this.#dest.write(`${JSON.stringify({ ...head, ...fields }, replacer)}\n`);
   }
 
   close(): Promise<void> {
