@@ -12,6 +12,7 @@ import { CHANNELS, selectChannels } from '../leak/channels.js';
 import { runMatrix } from '../leak/run_matrix.js';
 import { CliError, EXIT_FAILED, setExitCode } from '../program.js';
 import { htmlReport, markdownReport, terminalTable } from '../report/leak_report.js';
+import { simulator } from '../simulate.js';
 import { addSystemFlags, type SystemFlags, systemOptionsFrom } from '../system_flags.js';
 
 interface LeakMatrixOptions extends SystemFlags {
@@ -58,7 +59,9 @@ export function register(program: Command): void {
         `--channel ${opts.channel}: no channel matches (channels: ${CHANNELS.map((c) => c.id).join(', ')})`,
       );
     const regimes = opts.regime ? [opts.regime] : REGIMES;
+    const sim = simulator(opts.jobs, (opts.logLevel ?? 'silent') !== 'silent');
     const rows = await runMatrix({
+      simulate: sim.simulate,
       channels,
       regimes,
       jobs: opts.jobs,
@@ -66,6 +69,7 @@ export function register(program: Command): void {
       receiverCap: opts.receiverNoCap !== true,
       systemOptions: (tag) => systemOptionsFrom(opts, tag),
     });
+    await sim.close();
     if (opts.report !== undefined) {
       try {
         mkdirSync(opts.report, { recursive: true });

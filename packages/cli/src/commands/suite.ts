@@ -9,6 +9,7 @@ import { availableParallelism } from 'node:os';
 import { REGIMES, type Regime } from '@cherisim/kernel';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { CliError, EXIT_FAILED, setExitCode } from '../program.js';
+import { simulator } from '../simulate.js';
 import { NOT_RUN, type NotRunTest, SUITE, type SuiteTest } from '../suite/expectations.js';
 import { suiteTable, summary } from '../suite/report.js';
 import { runSuite } from '../suite/run_suite.js';
@@ -69,13 +70,16 @@ export function register(program: Command): void {
       if (run.length === 0 && notRun.length === 0)
         throw new CliError(`--filter ${opts.filter}: no test matches`);
       const regimes = opts.regime ? [opts.regime] : REGIMES;
+      const sim = simulator(opts.jobs, (opts.logLevel ?? 'silent') !== 'silent');
       const results = await runSuite({
+        simulate: sim.simulate,
         tests: run,
         regimes,
         jobs: opts.jobs,
         physBytes: opts.physMib * 1024 * 1024,
         systemOptions: (tag: string) => systemOptionsFrom(opts, tag),
       });
+      await sim.close();
       const { passed, failed } = summary(results);
       if (opts.json) {
         const notRunJson = notRun.map((n) => ({

@@ -9,8 +9,9 @@
  * of workers (a System inside a pool worker, spawning its own workers) for no gain here.
  */
 import { errnoName, REGIMES, type Regime, SEGV_STORETAG, SIGSEGV } from '@cherisim/kernel';
-import { type ProcessOutcome, System, type SystemOptions } from '@cherisim/workers';
+import type { ProcessOutcome, SystemOptions } from '@cherisim/workers';
 import { describeOutcome } from '../report/outcome.js';
+import { type Simulate, simulateInThread } from '../simulate.js';
 import {
   type Channel,
   channelSource,
@@ -56,6 +57,8 @@ export interface MatrixOptions {
   readonly receiverCap?: boolean;
   /** Extra System options for a cell (store switch, logger, trace), given the cell's tag. */
   readonly systemOptions?: (tag: string) => Partial<SystemOptions> & { storeCapFault?: 'fault' | 'strip' };
+  /** How each cell's simulation runs (default: in this thread). */
+  readonly simulate?: Simulate;
 }
 
 interface Cell {
@@ -91,23 +94,18 @@ export async function runMatrix(opts: MatrixOptions): Promise<MatrixRow[]> {
 async function runCell(cell: Cell, opts: MatrixOptions): Promise<MatrixRow> {
   const { channel, regime, direction } = cell;
   const { storeCapFault, ...extra } = opts.systemOptions?.(`${channel.id}/${regime}/${direction}`) ?? {};
-  const system = new System({
-    ...extra,
-    policy: { regime, ...(storeCapFault ? { storeCapFault } : {}) },
-    physBytes: opts.physBytes ?? 8 * 1024 * 1024,
-    watchdogMs: opts.watchdogMs ?? 10_000,
-  });
   const t0 = performance.now();
-  let outcomes: ProcessOutcome[];
-  try {
-    outcomes = await system.run(
-      { filename: `leak-matrix/${channel.id}.ts`, source: channelSource(channel) },
-      'main',
-      [{ direction, receiverCap: opts.receiverCap !== false }],
-    );
-  } finally {
-    await system.shutdown();
-  }
+  const outcomes = await (opts.simulate ?? simulateInThread)(
+    { filename: `leak-matrix/${channel.id}.ts`, source: channelSource(channel) },
+    'main',
+    [{ direction, receiverCap: opts.receiverCap !== false }],
+    {
+      ...extra,
+      policy: { regime, ...(storeCapFault ? { storeCapFault } : {}) },
+      physBytes: opts.physBytes ?? 8 * 1024 * 1024,
+      watchdogMs: opts.watchdogMs ?? 10_000,
+    },
+  );
   const ms = Math.round(performance.now() - t0);
   return {
     channel: channel.id,

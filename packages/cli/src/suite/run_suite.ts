@@ -12,8 +12,9 @@
  */
 import * as kernel from '@cherisim/kernel';
 import { errnoName, type Regime } from '@cherisim/kernel';
-import { type ProcessOutcome, System, type SystemOptions } from '@cherisim/workers';
+import type { ProcessOutcome, SystemOptions } from '@cherisim/workers';
 import { describeOutcome, siCodeName, signalName } from '../report/outcome.js';
+import { type Simulate, simulateInThread } from '../simulate.js';
 import type { Cell, Expected, SuiteTest } from './expectations.js';
 import {
   FAILURE_TEXT,
@@ -43,6 +44,8 @@ export interface SuiteOptions {
   readonly watchdogMs?: number;
   /** Extra System options for a test (logger, trace), given its tag. */
   readonly systemOptions?: (tag: string) => Partial<SystemOptions>;
+  /** How each test's simulation runs (default: in this thread). */
+  readonly simulate?: Simulate;
 }
 
 /** A small async limiter: run every task, at most `jobs` at a time; results in task order. */
@@ -76,17 +79,19 @@ async function runCell(test: SuiteTest, regime: Regime, opts: SuiteOptions): Pro
   const cell = test.regimes[regime];
   const harness = cell.expect.outcome === 'fault' && cell.expect.siAddr !== undefined;
   const physBytes = Math.max(opts.physBytes ?? 8 * 1024 * 1024, (test.physMib ?? 0) * 1024 * 1024);
-  const system = new System({
-    ...opts.systemOptions?.(`${test.id}/${regime}`),
-    policy: { regime },
-    physBytes,
-    watchdogMs: opts.watchdogMs ?? 10_000,
-  });
   let outcomes: ProcessOutcome[];
   try {
-    outcomes = await system.run({ filename: `suite/${test.id}.ts`, source: testSource(test.id) }, 'main', [
-      { harness, variant: cell.variant ?? '' },
-    ]);
+    outcomes = await (opts.simulate ?? simulateInThread)(
+      { filename: `suite/${test.id}.ts`, source: testSource(test.id) },
+      'main',
+      [{ harness, variant: cell.variant ?? '' }],
+      {
+        ...opts.systemOptions?.(`${test.id}/${regime}`),
+        policy: { regime },
+        physBytes,
+        watchdogMs: opts.watchdogMs ?? 10_000,
+      },
+    );
   } catch (err) {
     return {
       test: test.id,
@@ -94,8 +99,6 @@ async function runCell(test: SuiteTest, regime: Regime, opts: SuiteOptions): Pro
       outcome: 'FAIL',
       detail: `the program did not start: ${err instanceof Error ? err.message : String(err)}`,
     };
-  } finally {
-    await system.shutdown();
   }
   const main = outcomes.find((o) => o.entry === 'main');
   const run: CellRun = harness
