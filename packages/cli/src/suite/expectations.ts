@@ -600,6 +600,21 @@ export const SUITE: readonly SuiteTest[] = [
     },
   },
   {
+    id: 'cheri_revoke_loadside',
+    catalogue: '7.2 #23',
+    name: 'cheri_revoke_loadside',
+    source: 'S-TVM',
+    rules: 'R8, R40, R47',
+    regimes: {
+      'cheribsd-dev': cell(
+        PASS,
+        '7.2 #23: barrier returns revoked; CAPSTORE 110 → 110 → 100 → 000 across passes',
+      ),
+      'cheribsd-strict': cell(PASS, '7.2 #23: same (revocation is not a regime matter)'),
+      pr2225: cell(PASS, '7.2 #23: same'),
+    },
+  },
+  {
     id: 'cheri_revoke_lib',
     catalogue: '7.2 #26',
     name: 'cheri_revoke_lib',
@@ -660,14 +675,6 @@ export const SUITE: readonly SuiteTest[] = [
 
 /* ---- the rest of the catalogue: listed, never run, never counted as passed ------------------ */
 
-const REVOKE =
-  'the page-state transitions (CAPSTORE/CAPDIRTY across passes) are checked single-threaded in tests/kernel/revoke.test.ts; not yet a guest program';
-const revocation = (n: string, id: string): NotRunTest => ({
-  id,
-  catalogue: `7.2 #${n}`,
-  status: 'pending: revocation',
-  reason: REVOKE,
-});
 const notModelled = (n: string, id: string, reason: string): NotRunTest => ({
   id,
   catalogue: `7.2 #${n}`,
@@ -696,7 +703,6 @@ export const NOT_RUN: readonly NotRunTest[] = [
     reason:
       'the kernel does not round mmap lengths / align bases to the capability representability mask (CRRL/CRAM): mappings are placed on page boundaries only',
   },
-  revocation('23', 'cheri_revoke_loadside'),
   notModelled('24', 'cheri_revoke_async', 'CHERI_REVOKE_ASYNC (a kernel revoker process) is not modelled'),
   notModelled('25', 'cheri_revoke_async_fork', 'CHERI_REVOKE_ASYNC is not modelled'),
   ...[

@@ -50,6 +50,7 @@ export const FAILURES = {
   NOT_REVOKED: 30,
   WRONGLY_REVOKED: 31,
   EPOCHS: 32,
+  PAGE_STATE: 33,
   SETUP: 70,
 } as const;
 export type FailureName = keyof typeof FAILURES;
@@ -73,6 +74,7 @@ export const FAILURE_TEXT: Readonly<Record<number, string>> = {
   30: 'a capability whose base is painted survived the revocation',
   31: 'a capability whose base is not painted was revoked',
   32: 'the epoch counters are not as R43 says',
+  33: 'mincore CAPSTORE page states are not as the catalogue says',
   70: 'setup error (EX_SOFTWARE)',
 };
 
@@ -83,7 +85,7 @@ import {
   O_SHARECAP, PAGE_SIZE, PROT_CAP, PROT_EXEC, PROT_NO_CAP, PROT_READ, PROT_WRITE, SHM_ANON,
   SOCK_DGRAM, SOCK_STREAM, EPROT, CHERI_PERM_LOAD, CHERI_PERM_STORE, CHERI_PERM_SW_VMEM, CHERI_PERMS_ALL,
   CHERI_REVOKE_LAST_PASS, CHERI_REVOKE_IGNORE_START, CHERI_REVOKE_TAKE_STATS, CHERI_REVOKE_SHADOW_NOVMMAP,
-  CHERI_REVOKE_SHADOW_INFO_STRUCT,
+  CHERI_REVOKE_SHADOW_INFO_STRUCT, CHERI_REVOKE_FORCE_LOAD_SIDE,
 } from 'cherisim';
 
 const PAGE = PAGE_SIZE;
@@ -479,6 +481,39 @@ function test(sys: any, v: string): number {
   if (!(open.epochs.enqueue >= open.epochs.dequeue + 1)) return F.EPOCHS;
   sys.cheri_revoke(CHERI_REVOKE_LAST_PASS, open.epochs.enqueue);
   return revoked(sys.loadCap(mb, 16)) ? F.WRONGLY_REVOKED : 0;
+}
+`,
+  cheri_revoke_loadside: `
+/* #23: the load barrier (R47) and the CAPSTORE page states across load-side passes (R8) */
+function test(sys: any, v: string): number {
+  const L = CHERI_REVOKE_FORCE_LOAD_SIDE;
+  const LAST = CHERI_REVOKE_LAST_PASS;
+  const noVmem = CHERI_PERMS_ALL & ~CHERI_PERM_SW_VMEM;
+  const mb = page(sys, 3);
+  const capstore = () =>
+    sys.mincore(mb, 3 * PAGE).map((x: number) => ((x & MINCORE_CAPSTORE) !== 0 ? 1 : 0)).join('');
+  paint(sys, sys.cheri_revoke_get_shadow(CHERI_REVOKE_SHADOW_NOVMMAP, mb), 0, 1, true);
+  const revme = sys.andPerms(sys.setBounds(mb, PAGE), noVmem);
+  sys.storeCap(mb, 16, revme);
+  sys.storeCap(mb, PAGE, sys.andPerms(sys.setBounds(sys.incOffset(mb, 2 * PAGE), 16), noVmem));
+  sys.store(mb, PAGE, 8, 0); /* overwrite it with an integer: page 1 stays CAPSTORE */
+  sys.store(mb, PAGE + 8, 8, 0);
+  if (capstore() !== '110') return F.PAGE_STATE;
+  const open = sys.cheri_revoke(L, 0); /* open, not LAST */
+  if (open.epochs.dequeue + 1 !== open.epochs.enqueue) return F.EPOCHS;
+  const loaded = sys.loadCap(mb, 16); /* through a stale page: traps, cleans, returns revoked */
+  if (!revoked(loaded)) return F.NOT_REVOKED;
+  if (capstore() !== '110') return F.PAGE_STATE;
+  sys.storeCap(mb, 32, loaded);
+  const r1 = sys.cheri_revoke(L | LAST, open.epochs.enqueue);
+  if (r1.epochs.enqueue !== 2 || r1.epochs.dequeue !== 2) return F.EPOCHS;
+  if (capstore() !== '110') return F.PAGE_STATE;
+  sys.storeCap(mb, 16, sys.andPerms(sys.incOffset(sys.setBounds(mb, PAGE), 16), noVmem)); /* mb+1-derived */
+  sys.cheri_revoke(L | LAST | CHERI_REVOKE_IGNORE_START, 0);
+  if (!revoked(sys.loadCap(mb, 16))) return F.NOT_REVOKED;
+  if (capstore() !== '100') return F.PAGE_STATE; /* p0 CAPSTORE, p1 clean */
+  sys.cheri_revoke(L | LAST | CHERI_REVOKE_IGNORE_START, 0);
+  return capstore() === '000' ? 0 : F.PAGE_STATE; /* another full pass: p0 clean too */
 }
 `,
   cheri_revoke_lib: `
