@@ -615,6 +615,33 @@ export const SUITE: readonly SuiteTest[] = [
     },
   },
   {
+    id: 'cheri_revoke_async',
+    catalogue: '7.2 #24',
+    name: 'cheri_revoke_async',
+    source: 'S-TVM',
+    rules: 'R43, R44',
+    regimes: {
+      'cheribsd-dev': cell(
+        PASS,
+        '7.2 #24: enqueue == dequeue+1 at return, equal to the info page; closes at start+2; revoked',
+      ),
+      'cheribsd-strict': cell(PASS, '7.2 #24: same'),
+      pr2225: cell(PASS, '7.2 #24: same'),
+    },
+  },
+  {
+    id: 'cheri_revoke_async_fork',
+    catalogue: '7.2 #25',
+    name: 'cheri_revoke_async_fork',
+    source: 'S-TVM',
+    rules: 'R30, R43, R44',
+    regimes: {
+      'cheribsd-dev': cell(PASS, '7.2 #25: as #24 while another thread loops fork/_exit/waitpid'),
+      'cheribsd-strict': cell(PASS, '7.2 #25: same'),
+      pr2225: cell(PASS, '7.2 #25: same'),
+    },
+  },
+  {
     id: 'cheri_revoke_lib',
     catalogue: '7.2 #26',
     name: 'cheri_revoke_lib',
@@ -703,8 +730,6 @@ export const NOT_RUN: readonly NotRunTest[] = [
     reason:
       'the kernel does not round mmap lengths / align bases to the capability representability mask (CRRL/CRAM): mappings are placed on page boundaries only',
   },
-  notModelled('24', 'cheri_revoke_async', 'CHERI_REVOKE_ASYNC (a kernel revoker process) is not modelled'),
-  notModelled('25', 'cheri_revoke_async_fork', 'CHERI_REVOKE_ASYNC is not modelled'),
   ...[
     'fork_exec_once',
     'fork_exec_split_prior',

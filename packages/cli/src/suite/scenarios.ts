@@ -85,7 +85,7 @@ import {
   O_SHARECAP, PAGE_SIZE, PROT_CAP, PROT_EXEC, PROT_NO_CAP, PROT_READ, PROT_WRITE, SHM_ANON,
   SOCK_DGRAM, SOCK_STREAM, EPROT, CHERI_PERM_LOAD, CHERI_PERM_STORE, CHERI_PERM_SW_VMEM, CHERI_PERMS_ALL,
   CHERI_REVOKE_LAST_PASS, CHERI_REVOKE_IGNORE_START, CHERI_REVOKE_TAKE_STATS, CHERI_REVOKE_SHADOW_NOVMMAP,
-  CHERI_REVOKE_SHADOW_INFO_STRUCT, CHERI_REVOKE_FORCE_LOAD_SIDE,
+  CHERI_REVOKE_SHADOW_INFO_STRUCT, CHERI_REVOKE_FORCE_LOAD_SIDE, CHERI_REVOKE_ASYNC,
 } from 'cherisim';
 
 const PAGE = PAGE_SIZE;
@@ -184,6 +184,26 @@ function revokeLib(sys: any, arena: any, shadow: any, n: number, rounds: number,
     for (let i = start; i < start + len; i++) plant(i);
   }
   return 0;
+}
+/* #24/#25: an ASYNC revocation returns with the epoch open; polls re-issuing ASYNC see it close */
+function revokeAsync(sys: any): number {
+  const mb = page(sys);
+  sys.storeCap(mb, 16, sys.andPerms(mb, CHERI_PERMS_ALL & ~CHERI_PERM_SW_VMEM));
+  paint(sys, sys.cheri_revoke_get_shadow(CHERI_REVOKE_SHADOW_NOVMMAP, mb), 0, 1, true);
+  const r = sys.cheri_revoke(CHERI_REVOKE_ASYNC | CHERI_REVOKE_IGNORE_START, 0);
+  /* the info page says the same, unless the background pass has already moved it on (it runs
+     on the kernel's event loop right away; CheriBSD's revoker process is usually slower) */
+  const info = sys.cheri_revoke_get_shadow(CHERI_REVOKE_SHADOW_INFO_STRUCT);
+  if (info.epochs.enqueue < r.epochs.enqueue || info.epochs.dequeue < r.epochs.dequeue) return F.EPOCHS;
+  if (r.epochs.enqueue !== r.epochs.dequeue + 1) return F.EPOCHS;
+  const start = r.epochs.dequeue;
+  let e = r.epochs;
+  for (let polls = 0; e.dequeue < start + (start & 1) + 2; polls++) {
+    if (polls > 1_000_000) return F.EPOCHS;
+    e = sys.cheri_revoke(CHERI_REVOKE_ASYNC, start).epochs;
+  }
+  if (e.enqueue !== e.dequeue || e.dequeue !== start + 2) return F.EPOCHS;
+  return revoked(sys.loadCap(mb, 16)) ? 0 : F.NOT_REVOKED;
 }
 /* #40: a capability to freed memory hoarded in an shm object that is not mapped during the pass */
 function hoardUnmapped(sys: any, fd: number): number {
@@ -514,6 +534,35 @@ function test(sys: any, v: string): number {
   if (capstore() !== '100') return F.PAGE_STATE; /* p0 CAPSTORE, p1 clean */
   sys.cheri_revoke(L | LAST | CHERI_REVOKE_IGNORE_START, 0);
   return capstore() === '000' ? 0 : F.PAGE_STATE; /* another full pass: p0 clean too */
+}
+`,
+  cheri_revoke_async: `
+function test(sys: any, v: string): number {
+  return revokeAsync(sys);
+}
+`,
+  cheri_revoke_async_fork: `
+/* #25: as #24 while another thread loops fork / _exit / waitpid */
+function test(sys: any, v: string): number {
+  const flag = page(sys);
+  const forker = sys.thread_create('forker', { flag });
+  while (sys.load(flag, 8, 8) === 0) sys.getpid(); /* the forker is running */
+  const r = revokeAsync(sys);
+  sys.store(flag, 0, 8, 1);
+  const forks = sys.thread_join(forker);
+  return r !== 0 ? r : forks > 0 ? 0 : F.CHILD_SETUP;
+}
+export function forker(sys: any, { flag }: any) {
+  let n = 0;
+  for (; sys.load(flag, 0, 8) === 0; n++) {
+    const st = sys.waitpid(sys.fork('quickChild', null));
+    if (st === null || st.exitStatus !== 0) return -1;
+    sys.store(flag, 8, 8, n + 1);
+  }
+  return n;
+}
+export function quickChild(sys: any) {
+  return 0;
 }
 `,
   cheri_revoke_lib: `

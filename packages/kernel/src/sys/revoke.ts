@@ -14,6 +14,12 @@ export const CHERI_REVOKE_EARLY_SYNC = 0x0020; /* sync capdirty before a non-fin
 export const CHERI_REVOKE_FORCE_LOAD_SIDE = 0x0040; /* open the epoch load-side (Cornucopia Reloaded) */
 export const CHERI_REVOKE_FORCE_STORE_SIDE = 0x0080; /* open the epoch store-side (Cornucopia) */
 export const CHERI_REVOKE_TAKE_STATS = 0x1000; /* report and reset the counters */
+/*
+ * [assumed value] Newer kernels: queue the pass to a revoker and return at once with an open
+ * epoch (enqueue == dequeue + 1).  Handled by the worker transport, which runs the closing
+ * pass in the background; the kernel's own phases never see it.
+ */
+export const CHERI_REVOKE_ASYNC = 0x2000;
 export const CHERI_REVOKE_KNOWN_FLAGS =
   CHERI_REVOKE_LAST_PASS |
   CHERI_REVOKE_NO_WAIT_OK |

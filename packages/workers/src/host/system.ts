@@ -13,9 +13,13 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import {
   bindMachine,
+  CHERI_REVOKE_ASYNC,
+  CHERI_REVOKE_IGNORE_START,
+  CHERI_REVOKE_LAST_PASS,
   type CheriPolicy,
   type CheriRevokeStats,
   cheriRevokeCheck,
+  cheriRevokeEpochClears,
   createKernel,
   ERESTART,
   ESRCH,
@@ -194,6 +198,7 @@ export class System {
     violations: 0,
     firstViolations: [],
   };
+  readonly #asyncRevoking = new Set<number>(); /* pids with a background (ASYNC) pass */
   #waking = false;
   #wakeAgain = false;
 
@@ -459,7 +464,9 @@ export class System {
       case SYS_THREAD_JOIN:
         return this.#join(t, Number(args[0]));
       case SYS_CHERI_REVOKE:
-        return this.#cheriRevoke(t, args[0], args[1]);
+        return typeof args[0] === 'number' && (args[0] & CHERI_REVOKE_ASYNC) !== 0
+          ? this.#cheriRevokeAsync(t, args[0] & ~CHERI_REVOKE_ASYNC, args[1])
+          : this.#cheriRevoke(t, args[0], args[1]);
     }
     const name = KERNEL_SYSCALLS[no];
     if (name === undefined) return { errno: 78 /* ENOSYS */, value: undefined };
@@ -587,6 +594,41 @@ export class System {
       this.#wakeParked();
       return { errno, value };
     }
+  }
+
+  /*
+   * CHERI_REVOKE_ASYNC (R44, newer kernels): open the epoch now and reply, then close it in the
+   * background, as CheriBSD's revoker kernel process does; calls while that pass runs, or
+   * whose start epoch has cleared, return the published epochs at once.
+   */
+  async #cheriRevokeAsync(t: ThreadRt, flags: number, start: unknown): Promise<SyscallReply> {
+    const p = t.proc;
+    const vms = p.vmspace;
+    if (p.state !== 'run' || vms === null) return { errno: ESRCH, value: null };
+    const now = (): SyscallReply => ({
+      errno: 0,
+      value: { epochs: { enqueue: vms.revoke.enqueue, dequeue: vms.revoke.dequeue }, stats: null },
+    });
+    if (typeof start !== 'number' || !Number.isInteger(start) || start < 0)
+      return { errno: 22 /* EINVAL */, value: null };
+    const from = (flags & CHERI_REVOKE_IGNORE_START) !== 0 ? vms.revoke.epoch : start;
+    if (this.#asyncRevoking.has(p.pid) || cheriRevokeEpochClears(vms.revoke.epoch, from)) return now();
+    this.#asyncRevoking.add(p.pid);
+    const opened = await this.#cheriRevoke(t, flags & ~CHERI_REVOKE_LAST_PASS, start);
+    if (opened.errno !== 0) {
+      this.#asyncRevoking.delete(p.pid);
+      return opened;
+    }
+    const enqueue = (opened.value as { epochs: { enqueue: number } }).epochs.enqueue;
+    setImmediate(() => {
+      void this.#cheriRevoke(t, (flags | CHERI_REVOKE_LAST_PASS) & ~CHERI_REVOKE_IGNORE_START, enqueue)
+        .catch((err) => this.log.error({ err, pid: p.pid }, 'asynchronous revocation failed'))
+        .finally(() => {
+          this.#asyncRevoking.delete(p.pid);
+          this.#wakeParked();
+        });
+    });
+    return opened;
   }
 
   /* Add one pass's counters (stats deltas; TAKE_STATS may have reset them in between). */
