@@ -174,6 +174,27 @@ function receive(sys: any, ctx: any, buf: any): any {
 }
 `;
 
+/* The two file channels differ only in how both sides map the file. */
+function fileBody(mapFlag: 'MAP_SHARED' | 'MAP_PRIVATE'): string {
+  return `
+function before(sys: any) {
+  const fd = sys.open(FILE_NAME, O_CREAT | O_RDWR, 0o600);
+  sys.ftruncate(fd, PAGE_SIZE);
+  return { fd };
+}
+function send(sys: any, ctx: any, buf: any): number {
+  const p = mmapOrExit(sys, RW | PROT_CAP, ${mapFlag}, ctx.fd);
+  sys.storeCap(p, 0, buf);
+  return 0;
+}
+function receive(sys: any, ctx: any, buf: any): any {
+  const fd = sys.open(FILE_NAME, O_RDWR, 0o600);
+  const q = mmapOrExit(sys, RECV_PROT, ${mapFlag}, fd);
+  return sys.loadCap(q, 0);
+}
+`;
+}
+
 export const CHANNELS: readonly Channel[] = [
   {
     id: 'anon-shared-fork',
@@ -321,23 +342,7 @@ function receive(sys: any, ctx: any, buf: any): any {
     mapping:
       'parent creates a one-page file before fork; sender maps it MAP_SHARED R|W|PROT_CAP and stores; receiver opens it by name, maps MAP_SHARED PROT_READ|PROT_CAP',
     directions: BOTH,
-    body: `
-function before(sys: any) {
-  const fd = sys.open(FILE_NAME, O_CREAT | O_RDWR, 0o600);
-  sys.ftruncate(fd, PAGE_SIZE);
-  return { fd };
-}
-function send(sys: any, ctx: any, buf: any): number {
-  const p = mmapOrExit(sys, RW | PROT_CAP, MAP_SHARED, ctx.fd);
-  sys.storeCap(p, 0, buf);
-  return 0;
-}
-function receive(sys: any, ctx: any, buf: any): any {
-  const fd = sys.open(FILE_NAME, O_RDWR, 0o600);
-  const q = mmapOrExit(sys, RECV_PROT, MAP_SHARED, fd);
-  return sys.loadCap(q, 0);
-}
-`,
+    body: fileBody('MAP_SHARED'),
   },
   {
     id: 'file-private-cow',
@@ -347,23 +352,7 @@ function receive(sys: any, ctx: any, buf: any): any {
     mapping:
       'as file-shared, but both map MAP_PRIVATE: the sender stores into its private copy (M6 T); the receiver maps the file itself MAP_PRIVATE PROT_READ|PROT_CAP',
     directions: BOTH,
-    body: `
-function before(sys: any) {
-  const fd = sys.open(FILE_NAME, O_CREAT | O_RDWR, 0o600);
-  sys.ftruncate(fd, PAGE_SIZE);
-  return { fd };
-}
-function send(sys: any, ctx: any, buf: any): number {
-  const p = mmapOrExit(sys, RW | PROT_CAP, MAP_PRIVATE, ctx.fd);
-  sys.storeCap(p, 0, buf);
-  return 0;
-}
-function receive(sys: any, ctx: any, buf: any): any {
-  const fd = sys.open(FILE_NAME, O_RDWR, 0o600);
-  const q = mmapOrExit(sys, RECV_PROT, MAP_PRIVATE, fd);
-  return sys.loadCap(q, 0);
-}
-`,
+    body: fileBody('MAP_PRIVATE'),
   },
   {
     id: 'shm-private-cow',
