@@ -4,34 +4,30 @@
  * The kernel core is written against these so that it builds and is tested on
  * its own (single thread, deterministic) while the machine package evolves:
  * machine.PhysMem, machine.PageTable and machine.MmuControl satisfy them as
- * they are (see `machineFromPhysMem` in tests/_support/kernel_machine.ts).
- * The PTE bit values below mirror machine/mmu/pte.ts; pmap.ts is the only
- * kernel file that uses them.
+ * they are.  The PTE bit values are re-exported from the machine; pmap.ts is the
+ * only kernel file that uses them.
  */
 
-export const PAGE_SHIFT = 12;
-export const PAGE_SIZE = 1 << PAGE_SHIFT;
-export const PAGE_MASK = PAGE_SIZE - 1;
-export const CAP_SIZE = 16;
-export const CAP_GRANULE = 16;
-export const VA_LIMIT = 2 ** 48;
-
-/* machine/mmu/pte.ts */
-export const PTE_V = 0x01;
-export const PTE_R = 0x02;
-export const PTE_W = 0x04;
-export const PTE_X = 0x08;
-export const PTE_CR = 0x10;
-export const PTE_CW = 0x20;
-export const PTE_CD = 0x40;
-export const PTE_CLG = 0x80;
-export const PTE_PFN_SHIFT = 8;
-export function pteMake(pfn: number, flags: number): number {
-  return (pfn << PTE_PFN_SHIFT) | (flags & 0xff) | 0;
-}
-export function ptePfn(pte: number): number {
-  return pte >>> PTE_PFN_SHIFT;
-}
+/* Page size, granule and PTE format are the machine's: one definition (machine/param.ts, mmu/pte.ts). */
+export {
+  CAP_GRANULE,
+  CAP_SIZE,
+  PAGE_MASK,
+  PAGE_SHIFT,
+  PAGE_SIZE,
+  PTE_CD,
+  PTE_CLG,
+  PTE_CR,
+  PTE_CW,
+  PTE_PFN_SHIFT,
+  PTE_R,
+  PTE_V,
+  PTE_W,
+  PTE_X,
+  pteMake,
+  ptePfn,
+  VA_LIMIT,
+} from '@cherisim/machine';
 
 /* machine PhysMem, the part the kernel uses. */
 export interface PhysMemLike {
