@@ -355,3 +355,14 @@ test('R9: a MAP_PRIVATE mapping of an shm object is a copy: the owner and a priv
   t.is(p.load(sh, 8), 1);
   b.check();
 });
+
+test('R10: read(2) on a socket answers a byte count, with no recvmsg result object left behind', (t) => {
+  const b = bootKernel();
+  const p = b.spawn('sock');
+  const [a, c] = p.socketpair(AF_UNIX, SOCK_STREAM);
+  const buf = p.mmap(0, 4096, PROT_READ | PROT_WRITE, MAP_ANON | MAP_PRIVATE);
+  p.store(buf, 8, 0x0102030405);
+  t.is(p.write(a, buf, 8), 8);
+  t.is(p.read(c, buf + 64, 16), 8);
+  t.is(p.proc.td.retobj, null);
+});

@@ -174,7 +174,7 @@ export function soReceive(
   if (so.rcv.length === 0) {
     if (so.peer === null) {
       td.retval = 0;
-      td.retobj = { bytes: 0, rights: [], flags: 0 } satisfies RecvResult;
+      if (withRights) td.retobj = { bytes: 0, rights: [], flags: 0 } satisfies RecvResult;
       return 0;
     }
     return (fp.flags & O_NONBLOCK) !== 0 || (flags & MSG_DONTWAIT) !== 0 ? EAGAIN : ERESTART;
@@ -245,7 +245,8 @@ export function soReceive(
     } else fds.push(fd);
   }
   td.retval = data.length;
-  td.retobj = { bytes: data.length, rights: fds, flags: outFlags } satisfies RecvResult;
+  /* recvmsg answers a RecvResult; read(2) on a socket answers only the byte count */
+  if (withRights) td.retobj = { bytes: data.length, rights: fds, flags: outFlags } satisfies RecvResult;
   return 0;
 }
 
