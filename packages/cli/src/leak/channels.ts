@@ -100,10 +100,6 @@ function shmWithCap(sys: any, fd: number): any {
   sys.storeCap(p, 0, p);
   return p;
 }
-/* read(2) of a socket answers like recvmsg ({bytes, …}) in this kernel; a byte count elsewhere */
-function nread(r: any): number {
-  return typeof r === 'number' ? r : typeof r?.bytes === 'number' ? r.bytes : -1;
-}
 function sendFd(sys: any, sock: number, fd: number, buf: any): void {
   sys.sendmsg(sock, { iov: [{ buf, len: 1 }], rights: [fd] });
 }
@@ -146,7 +142,7 @@ function sender(sys: any, ctx: any, s: number): number {
 function receiver(sys: any, ctx: any, s: number): number {
   const buf = privatePage(sys);
   const tick = privatePage(sys);
-  if (nread(sys.read(s, tick, 1)) !== 1) return SENDER_GONE;
+  if (sys.read(s, tick, 1) !== 1) return SENDER_GONE;
   const c = receive(sys, ctx, buf);
   const verdict = c.tag ? TAGGED : c.address !== 0 ? UNTAGGED : NOTHING;
   sys.write(s, tick, 1); /* done */
@@ -382,7 +378,7 @@ function send(sys: any, ctx: any, buf: any): number {
   return 0;
 }
 function receive(sys: any, ctx: any, buf: any): any {
-  if (nread(sys.read(ctx.fds[0], buf, 16)) !== 16) sys.exit(SETUP);
+  if (sys.read(ctx.fds[0], buf, 16) !== 16) sys.exit(SETUP);
   return sys.loadCap(buf, 0);
 }
 `,
@@ -433,7 +429,7 @@ function send(sys: any, ctx: any, buf: any): number {
 }
 function receive(sys: any, ctx: any, buf: any): any {
   sys.lseek(ctx.fd, 0, SEEK_SET);
-  if (nread(sys.read(ctx.fd, buf, 16)) !== 16) sys.exit(SETUP);
+  if (sys.read(ctx.fd, buf, 16) !== 16) sys.exit(SETUP);
   return sys.loadCap(buf, 0);
 }
 `,

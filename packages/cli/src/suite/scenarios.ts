@@ -125,10 +125,6 @@ function checked(sys: any, fn: () => any): any {
     throw e;
   }
 }
-/* read(2) on a socket answers like recvmsg in this kernel; a byte count elsewhere */
-function nread(r: any): number {
-  return typeof r === 'number' ? r : typeof r?.bytes === 'number' ? r.bytes : -1;
-}
 function sameBytes(sys: any, a: any, aoff: number, b: any, boff: number, n: number): boolean {
   for (let i = 0; i < n; i += 4) if (sys.load(a, aoff + i, 4) !== sys.load(b, boff + i, 4)) return false;
   return true;
@@ -275,7 +271,7 @@ export function main(sys: any, arg: any) {
   const b = page(sys);
   let expected = -1;
   for (;;) {
-    if (nread(sys.read(fds[0], b, 8)) !== 8) break;
+    if (sys.read(fds[0], b, 8) !== 8) break;
     expected = sys.load(b, 0, 4) + sys.load(b, 4, 4) * 0x100000000;
   }
   const st = sys.waitpid(pid);
@@ -338,7 +334,7 @@ function test(sys: any, v: string): number {
   sys.storeCap(p, 0, local(sys));
   if (!sys.loadCap(p, 0).tag) return F.TAG_LOST;
   const buf = page(sys);
-  if (nread(sys.read(fd, buf, 16)) !== 16) return F.SHORT_IO;
+  if (sys.read(fd, buf, 16) !== 16) return F.SHORT_IO;
   if (!sameBytes(sys, p, 0, buf, 0, 16)) return F.BYTES_DIFFER;
   return sys.loadCap(buf, 0).tag ? F.TAG_SURVIVED : 0;
 }
@@ -350,7 +346,7 @@ function test(sys: any, v: string): number {
   const fd = ${open};
   const src = page(sys);
   sys.storeCap(src, 0, local(sys));
-  if (nread(sys.write(fd, src, 16)) !== 16) return F.SHORT_IO;
+  if (sys.write(fd, src, 16) !== 16) return F.SHORT_IO;
   const p = sys.mmap(null, PAGE, ${prot}, MAP_SHARED, fd, 0);
   if (!sameBytes(sys, p, 0, src, 0, 16)) return F.BYTES_DIFFER;
   return sys.loadCap(p, 0).tag ? F.TAG_SURVIVED : 0;
@@ -370,7 +366,7 @@ function test(sys: any, v: string): number {
   const dst = page(sys, Math.ceil(size / PAGE));
   let got = 0;
   while (got < size) {
-    const n = nread(sys.read(fds[0], sys.incOffset(dst, got), size - got));
+    const n = sys.read(fds[0], sys.incOffset(dst, got), size - got);
     if (n <= 0) break;
     got += n;
   }
